@@ -1,0 +1,101 @@
+/**
+ * The model manifest: one schema for every model (bundled, downloaded, imported).
+ * Validated whenever a manifest is read; the TypeScript type is derived from it.
+ *
+ * Tensor layouts per io family (B = batch, C = audio channels, S = stems,
+ * F = STFT bins fed to the model, T = frames of one segment, N = segment samples):
+ * - waveform:            input  [B, C, N] float32  → output [B, S, C, N]
+ * - complex-spectrogram: input  [B, 2C, F, T] (c0 re, c0 im, c1 re, c1 im, …)
+ *                        → output [B, S, 2C, F, T]; the engine runs STFT/iSTFT.
+ * - magnitude-mask:      input  [B, C, F, T] magnitudes → output [B, S, C, F, T]
+ *                        masks or magnitudes (see `magnitude.output`); the mixture
+ *                        phase is reused, optionally refined by Wiener/EM iterations.
+ * - htdemucs:            Mixxx's HTDemucs v4 export, [1, 2, 343980] → [1, 4, 2, 343980].
+ * - mdx-net:             UVR MDX-Net, [B, 4, dimF, dimT] → [B, 4, dimF, dimT], one primary stem.
+ * F may be smaller than nFft/2+1: the model sees the lowest F bins; the engine
+ * zero-fills the bins above F on output.
+ */
+import { z } from 'zod';
+
+export const StemNameSchema = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'stem names are lower-case words');
+
+export const IoFamilySchema = z.enum(['waveform', 'complex-spectrogram', 'magnitude-mask', 'htdemucs', 'mdx-net']);
+export type IoFamily = z.infer<typeof IoFamilySchema>;
+
+export const DeviceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']);
+export type Device = z.infer<typeof DeviceSchema>;
+
+export const StftParamsSchema = z.object({
+  nFft: z.number().int().positive(),
+  hop: z.number().int().positive(),
+  window: z.literal('hann'),
+  center: z.boolean(),
+  /** Bins the model sees (lowest ones), ≤ nFft/2 + 1. */
+  bins: z.number().int().positive(),
+});
+export type StftParams = z.infer<typeof StftParamsSchema>;
+
+export const ModelFileSchema = z.object({
+  path: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+});
+
+export const StemMetricsSchema = z.record(z.string(), z.number());
+
+export const ModelManifestSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    architecture: z.string().min(1),
+    io: IoFamilySchema,
+    sampleRate: z.number().int().positive(),
+    channels: z.number().int().min(1).max(2),
+    stems: z.array(StemNameSchema).min(1),
+    /** Stem derived as mixture − Σ(other stems), so the stems sum exactly to the mixture. */
+    residual: StemNameSchema.optional(),
+    stft: StftParamsSchema.optional(),
+    segment: z.object({
+      samples: z.number().int().positive(),
+      overlap: z.number().min(0).max(0.9),
+    }),
+    tensors: z.object({ input: z.string().min(1), output: z.string().min(1) }),
+    magnitude: z
+      .object({ output: z.enum(['mask', 'magnitude']), wienerIterations: z.number().int().min(0).default(0) })
+      .optional(),
+    mdx: z
+      .object({
+        nFft: z.number().int().positive(),
+        dimF: z.number().int().positive(),
+        dimT: z.number().int().positive(),
+        compensate: z.number().positive(),
+        primary: StemNameSchema,
+        secondary: StemNameSchema,
+      })
+      .optional(),
+    /** HTDemucs-style input normalisation by the mixture's mean/std, done by the caller. */
+    normalize: z.enum(['none', 'mixture-std']).default('none'),
+    files: z.array(ModelFileSchema).min(1),
+    trained: z.boolean(),
+    params: z.number().int().nonnegative(),
+    license: z.string().min(1),
+    source: z.string().min(1),
+    /** Measured by `npm run bench` on this machine; absent until then. */
+    realtimeFactor: z.number().positive().optional(),
+    metrics: z.record(z.string(), z.record(z.string(), StemMetricsSchema)).optional(),
+    card: z.string().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const needsStft = m.io === 'complex-spectrogram' || m.io === 'magnitude-mask';
+    if (needsStft && !m.stft) ctx.addIssue({ code: 'custom', message: `io "${m.io}" needs "stft"` });
+    if (m.stft && m.stft.bins > m.stft.nFft / 2 + 1)
+      ctx.addIssue({ code: 'custom', message: 'stft.bins exceeds nFft/2 + 1' });
+    if (m.io === 'magnitude-mask' && !m.magnitude)
+      ctx.addIssue({ code: 'custom', message: 'io "magnitude-mask" needs "magnitude"' });
+    if (m.io === 'mdx-net' && !m.mdx) ctx.addIssue({ code: 'custom', message: 'io "mdx-net" needs "mdx"' });
+    if (m.residual && !m.stems.includes(m.residual))
+      ctx.addIssue({ code: 'custom', message: `residual "${m.residual}" is not one of the stems` });
+  });
+
+export type ModelManifest = z.infer<typeof ModelManifestSchema>;
