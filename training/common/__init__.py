@@ -1,0 +1,1 @@
+"""Shared pieces of the Stemdeck model zoo: STFT as the engine does it, losses, export helpers."""
