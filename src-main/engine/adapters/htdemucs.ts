@@ -1,0 +1,112 @@
+/**
+ * Adapter for Mixxx's HTDemucs v4 ONNX export (manifest io "htdemucs"; models.md, third-party
+ * contracts): input float32 [1, 2, N] (stereo, 44.1 kHz, N = 343980 = 7.8 s) → output
+ * [1, 4, 2, N] in the order drums, bass, other, vocals (the manifest's `stems`).
+ *
+ * What runs where, as upstream does it (demucs/apply.py + demucs/separate.py, and Mixxx's
+ * cppscripts/src/model_apply.cpp which drives this very export):
+ * - The graph contains the STFT, both branches, the per-segment normalisation (HTDemucs.forward
+ *   normalises its own input by the segment's mean/std and undoes it) and the iSTFT.
+ * - The caller normalises the WHOLE mixture first: ref = mean over channels; x = (x − mean(ref)) /
+ *   std(ref) (unbiased std), and undoes it on every stem after overlap-add. We concluded the
+ *   export expects this from its callers (Mixxx's runner does it), so catalogue/import manifests
+ *   say `normalize: "mixture-std"` and the engine (separate.ts) does it around this adapter.
+ * - Segments of N samples with 25 % overlap, weighted by a triangle (weight = 1..N/2..1, power 1)
+ *   and normalised by the summed weights: the engine's overlap-add (manifest.segment.overlap =
+ *   0.25, `weighting` below). Demucs's random time shifts (shifts=1 in its CLI) are not applied:
+ *   Stemdeck's output is deterministic (equivalent to apply_model(shifts=0)).
+ * - A last segment shorter than N is zero-padded by the engine; Demucs pads it symmetrically
+ *   (TensorChunk.padded). The triangle weights make the difference inaudible at the track's end.
+ *
+ * Shapes at the boundary: segments[b][c] = Float32Array(N); result[b][s][c] = Float32Array(N).
+ */
+import type { InstalledModel } from '../registry.js';
+import type { AdapterContext, ModelAdapter, Planar } from './types.js';
+import { contractError, expectDims, requireNames } from './common.js';
+import { StemdeckError } from '../errors.js';
+import { ort } from '../onnx.js';
+
+export class HtdemucsAdapter implements ModelAdapter {
+  readonly segmentSamples: number;
+  /** The Mixxx graph has a fixed batch of 1. */
+  readonly maxBatch = 1;
+  readonly stems: string[];
+  /** Overlap-add weighting upstream uses (demucs/apply.py): a triangle. */
+  readonly weighting = 'triangular' as const;
+  private readonly channels: number;
+
+  constructor(
+    private readonly model: InstalledModel,
+    private readonly ctx: AdapterContext,
+  ) {
+    const m = model.manifest;
+    if (m.channels !== 2)
+      throw new StemdeckError('model-contract', `Model "${m.id}": the HTDemucs contract is stereo, the manifest says ${m.channels} channel(s).`);
+    requireNames(ctx.session, m);
+    this.segmentSamples = m.segment.samples;
+    this.stems = [...m.stems];
+    this.channels = m.channels;
+  }
+
+  async process(segments: Planar[]): Promise<Planar[][]> {
+    const m = this.model.manifest;
+    const n = this.segmentSamples;
+    const c = this.channels;
+    const s = this.stems.length;
+    const out: Planar[][] = [];
+    for (const seg of segments) {
+      const input = new Float32Array(c * n);
+      for (let ch = 0; ch < c; ch++) input.set(seg[ch].subarray(0, n), ch * n);
+      let result: Record<string, ort.Tensor>;
+      try {
+        result = await this.ctx.run({ [m.tensors.input]: new ort.Tensor('float32', input, [1, c, n]) });
+      } catch (e) {
+        throw contractError(m, e);
+      }
+      const data = expectDims(m, result[m.tensors.output], [1, s, c, n]);
+      const stems: Planar[] = [];
+      for (let k = 0; k < s; k++) {
+        const planar: Planar = [];
+        for (let ch = 0; ch < c; ch++) planar.push(data.slice((k * c + ch) * n, (k * c + ch + 1) * n));
+        stems.push(planar);
+      }
+      out.push(stems);
+    }
+    return out;
+  }
+}
+
+export function createHtdemucsAdapter(model: InstalledModel, ctx: AdapterContext): ModelAdapter {
+  return new HtdemucsAdapter(model, ctx);
+}
+
+/**
+ * Demucs's whole-mixture normalisation statistics (demucs/separate.py): mean and unbiased std of
+ * the mono mix (mean over channels) over the whole track. Streaming form: feed planar chunks.
+ */
+export class MixtureStats {
+  private n = 0;
+  private sum = 0;
+  private sumSq = 0;
+  add(chunk: Float32Array[]): void {
+    const c = chunk.length;
+    const len = chunk[0]?.length ?? 0;
+    for (let i = 0; i < len; i++) {
+      let v = 0;
+      for (let ch = 0; ch < c; ch++) v += chunk[ch][i];
+      v /= c;
+      this.sum += v;
+      this.sumSq += v * v;
+    }
+    this.n += len;
+  }
+  get mean(): number {
+    return this.n > 0 ? this.sum / this.n : 0;
+  }
+  /** Unbiased (n − 1), like torch.Tensor.std(); never 0 (silence → 1, as dividing by 0 would). */
+  get std(): number {
+    if (this.n < 2) return 1;
+    const v = (this.sumSq - (this.sum * this.sum) / this.n) / (this.n - 1);
+    return v > 1e-20 ? Math.sqrt(v) : 1;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The model adapter interface: one adapter per manifest `io` family turns a batch of
+ * fixed-length mixture segments into per-stem segments, running the ONNX session.
+ *
+ * Shapes and units at the boundary (all float32, model sample rate, model channel count C):
+ * - input:  segments[b][c]       = Float32Array(segmentSamples), b < maxBatch
+ * - output: result[b][s][c]      = Float32Array(segmentSamples), s in `stems` order
+ * The engine (separate.ts) does decoding, segmentation, crossfade/overlap-add, optional
+ * mixture-std normalisation (manifest.normalize), the residual stem and writing; adapters do only
+ * pre-processing → ONNX → post-processing of one batch, and must call `ctx.run` (which times
+ * pure inference) for every ONNX call.
+ *
+ * Third-party families plug in with `registerAdapter` (see ./index.ts):
+ *   registerAdapter('htdemucs', (model, ctx) => new HtdemucsAdapter(model, ctx));
+ */
+import type { IoFamily } from '../manifest.js';
+import type { InstalledModel } from '../registry.js';
+import type { ort } from '../onnx.js';
+
+export type Planar = Float32Array[];
+
+export interface AdapterContext {
+  session: ort.InferenceSession;
+  /** Runs the session and adds the elapsed time to the job's pure inference seconds. */
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+  /** Maximum segments per ONNX run the engine would like (the adapter may use fewer). */
+  preferredBatch: number;
+}
+
+export interface ModelAdapter {
+  /** Samples per segment the engine cuts (usually manifest.segment.samples). */
+  readonly segmentSamples: number;
+  /** Segments per process() call (1 for fixed-batch graphs). */
+  readonly maxBatch: number;
+  /** Stems returned by process(), in order. */
+  readonly stems: string[];
+  process(segments: Planar[]): Promise<Planar[][]>;
+}
+
+export type AdapterFactory = (model: InstalledModel, ctx: AdapterContext) => ModelAdapter | Promise<ModelAdapter>;
+
+export type AdapterFamily = IoFamily;

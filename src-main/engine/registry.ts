@@ -1,0 +1,286 @@
+/**
+ * The model registry: bundled models (resources/models/*.json, default id in
+ * resources/models/index.json {"default": "<id>"}) merged with the user's models
+ * (userModelsDir(): <dir>/*.json or <dir>/<folder>/manifest.json or <dir>/<folder>/<id>.json).
+ * A user model with the same id as a bundled one wins. Manifests are validated with
+ * ModelManifestSchema; invalid ones are listed in `problems` and refused by `get`.
+ * Model files are verified (exists, bytes, sha256) before use; the hash check is cached per
+ * (path, size, mtime) in memory and in <appData>/model-hashes.json, so it is cheap after the first time.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { ModelManifestSchema, type ModelManifest } from './manifest.js';
+import { StemdeckError } from './errors.js';
+import { appDataDir, bundledModelsDir, userModelsDir } from './paths.js';
+
+export interface InstalledModel {
+  manifest: ModelManifest;
+  /** Folder holding the manifest; `files[].path` are relative to it. */
+  dir: string;
+  manifestPath: string;
+  origin: 'bundled' | 'user';
+}
+
+export interface RegistryProblem {
+  manifestPath: string;
+  message: string;
+}
+
+export interface ModelRegistry {
+  list(): InstalledModel[];
+  /** By id, or by a path to a manifest .json or to an .onnx file with a manifest beside it. */
+  get(idOrPath: string): InstalledModel;
+  readonly defaultId: string | null;
+  readonly problems: RegistryProblem[];
+}
+
+/** Absolute path of a model's main ONNX file (files[0]). */
+export function modelFile(model: InstalledModel, index = 0): string {
+  return path.resolve(model.dir, model.manifest.files[index].path);
+}
+
+function formatZodError(e: unknown): string {
+  const issues = (e as { issues?: { path: (string | number)[]; message: string }[] }).issues;
+  if (!issues) return String(e);
+  return issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/** Reads and validates one manifest file; throws StemdeckError('model-corrupt'). */
+export function readManifest(file: string): ModelManifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new StemdeckError(
+      'model-corrupt',
+      `The model manifest "${file}" cannot be read (${(e as Error).message}). Re-install or re-import the model.`,
+      { cause: e },
+    );
+  }
+  const r = ModelManifestSchema.safeParse(raw);
+  if (!r.success)
+    throw new StemdeckError(
+      'model-corrupt',
+      `The model manifest "${file}" is invalid (${formatZodError(r.error)}). Re-install or re-import the model.`,
+    );
+  return r.data;
+}
+
+function isManifestCandidate(name: string): boolean {
+  return name.endsWith('.json') && name !== 'index.json' && name !== 'catalogue.json' && !name.startsWith('.');
+}
+
+function looksLikeManifest(file: string): boolean {
+  try {
+    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return typeof j === 'object' && j !== null && 'io' in j && 'files' in j;
+  } catch {
+    return true; // unreadable .json among models: report it as a problem
+  }
+}
+
+function scan(dir: string, origin: InstalledModel['origin'], models: Map<string, InstalledModel>, problems: RegistryProblem[]): void {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  const files: string[] = [];
+  for (const e of entries) {
+    if (e.isFile() && isManifestCandidate(e.name)) files.push(path.join(dir, e.name));
+    else if (e.isDirectory() && !e.name.startsWith('.')) {
+      const sub = path.join(dir, e.name);
+      let subEntries: string[] = [];
+      try {
+        subEntries = fs.readdirSync(sub);
+      } catch {
+        continue;
+      }
+      if (subEntries.includes('manifest.json')) files.push(path.join(sub, 'manifest.json'));
+      else if (subEntries.includes(`${e.name}.json`)) files.push(path.join(sub, `${e.name}.json`));
+    }
+  }
+  for (const f of files.sort()) {
+    if (!looksLikeManifest(f)) continue;
+    try {
+      const manifest = readManifest(f);
+      models.set(manifest.id, { manifest, dir: path.dirname(f), manifestPath: f, origin });
+    } catch (e) {
+      problems.push({ manifestPath: f, message: (e as Error).message });
+    }
+  }
+}
+
+function readDefaultId(dir: string): string | null {
+  try {
+    const j = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { default?: unknown };
+    return typeof j.default === 'string' ? j.default : null;
+  } catch {
+    return null;
+  }
+}
+
+class Registry implements ModelRegistry {
+  constructor(
+    private readonly models: Map<string, InstalledModel>,
+    readonly defaultId: string | null,
+    readonly problems: RegistryProblem[],
+  ) {}
+
+  list(): InstalledModel[] {
+    return [...this.models.values()].sort((a, b) => {
+      if (a.manifest.id === this.defaultId) return -1;
+      if (b.manifest.id === this.defaultId) return 1;
+      if (a.origin !== b.origin) return a.origin === 'bundled' ? -1 : 1;
+      return a.manifest.id.localeCompare(b.manifest.id);
+    });
+  }
+
+  get(idOrPath: string): InstalledModel {
+    const byId = this.models.get(idOrPath);
+    if (byId) return byId;
+    const looksLikePath = /[\\/]/.test(idOrPath) || /\.(json|onnx)$/i.test(idOrPath);
+    if (looksLikePath) return modelFromPath(idOrPath, this.models);
+    const problem = this.problems.find((p) => path.basename(path.dirname(p.manifestPath)) === idOrPath || path.basename(p.manifestPath, '.json') === idOrPath);
+    if (problem) throw new StemdeckError('model-corrupt', problem.message);
+    const known = [...this.models.keys()].join(', ') || 'none';
+    throw new StemdeckError(
+      'model-unknown',
+      `Unknown model "${idOrPath}". Installed models: ${known}. Run \`stemdeck models list\`, or pass a path to a model manifest.`,
+    );
+  }
+}
+
+function modelFromPath(p: string, known: Map<string, InstalledModel>): InstalledModel {
+  const abs = path.resolve(p);
+  if (!fs.existsSync(abs))
+    throw new StemdeckError('model-unknown', `Model file not found: "${p}". Check the path or use a model id from \`stemdeck models list\`.`);
+  if (abs.toLowerCase().endsWith('.json')) {
+    const manifest = readManifest(abs);
+    return { manifest, dir: path.dirname(abs), manifestPath: abs, origin: 'user' };
+  }
+  // An .onnx file: a registered model using it, or a manifest beside it that lists it.
+  for (const m of known.values()) if (m.manifest.files.some((f) => path.resolve(m.dir, f.path) === abs)) return m;
+  const dir = path.dirname(abs);
+  const candidates = [abs.replace(/\.onnx$/i, '.json'), path.join(dir, 'manifest.json')];
+  try {
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.json')) candidates.push(path.join(dir, f));
+  } catch {
+    // unreadable folder: fall through
+  }
+  for (const c of candidates) {
+    if (!fs.existsSync(c) || !looksLikeManifest(c)) continue;
+    let manifest: ModelManifest;
+    try {
+      manifest = readManifest(c);
+    } catch {
+      continue;
+    }
+    if (manifest.files.some((f) => path.resolve(dir, f.path) === abs)) return { manifest, dir, manifestPath: c, origin: 'user' };
+  }
+  throw new StemdeckError(
+    'model-unknown',
+    `"${p}" has no model manifest beside it. Import it in Stemdeck's model manager (which writes one) or pass the manifest .json.`,
+  );
+}
+
+/** Loads the registry (bundled + user models). Cheap: reads only manifests. */
+export async function loadRegistry(): Promise<ModelRegistry> {
+  const models = new Map<string, InstalledModel>();
+  const problems: RegistryProblem[] = [];
+  const bundled = bundledModelsDir();
+  scan(bundled, 'bundled', models, problems);
+  scan(userModelsDir(), 'user', models, problems);
+  let defaultId = readDefaultId(bundled);
+  if (defaultId && !models.has(defaultId)) defaultId = null;
+  if (!defaultId) defaultId = [...models.values()].find((m) => m.origin === 'bundled')?.manifest.id ?? null;
+  return new Registry(models, defaultId, problems);
+}
+
+// ---- file verification ----
+
+type HashCache = Record<string, { size: number; mtimeMs: number; sha256: string }>;
+const memHashes = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
+
+function hashCacheFile(): string {
+  return path.join(appDataDir(), 'model-hashes.json');
+}
+
+function readHashCache(): HashCache {
+  try {
+    return JSON.parse(fs.readFileSync(hashCacheFile(), 'utf8')) as HashCache;
+  } catch {
+    return {};
+  }
+}
+
+async function writeHashCache(c: HashCache): Promise<void> {
+  try {
+    const f = hashCacheFile();
+    await fsp.mkdir(path.dirname(f), { recursive: true });
+    const tmp = `${f}.${process.pid}.tmp`;
+    await fsp.writeFile(tmp, JSON.stringify(c));
+    await fsp.rename(tmp, f);
+  } catch {
+    // the cache is an optimisation only
+  }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Hash of a file, cached per (path, size, mtime). */
+export async function cachedSha256(file: string): Promise<string> {
+  const st = await fsp.stat(file);
+  const key = path.resolve(file);
+  const mem = memHashes.get(key);
+  if (mem && mem.size === st.size && mem.mtimeMs === st.mtimeMs) return mem.sha256;
+  const disk = readHashCache();
+  const d = disk[key];
+  if (d && d.size === st.size && d.mtimeMs === st.mtimeMs) {
+    memHashes.set(key, d);
+    return d.sha256;
+  }
+  const sha256 = await sha256File(file);
+  const entry = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
+  memHashes.set(key, entry);
+  disk[key] = entry;
+  await writeHashCache(disk);
+  return sha256;
+}
+
+/** Checks that every file of the model exists with the manifest's size and sha256. */
+export async function verifyModel(model: InstalledModel): Promise<void> {
+  for (const f of model.manifest.files) {
+    const abs = path.resolve(model.dir, f.path);
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(abs);
+    } catch {
+      throw new StemdeckError(
+        'model-corrupt',
+        `Model "${model.manifest.id}" is missing its file "${f.path}". Re-download or re-import the model.`,
+      );
+    }
+    if (f.bytes > 0 && st.size !== f.bytes)
+      throw new StemdeckError(
+        'model-corrupt',
+        `Model "${model.manifest.id}": "${f.path}" has ${st.size} bytes, expected ${f.bytes}. The file is damaged or incomplete; re-download or re-import it.`,
+      );
+    const sha = await cachedSha256(abs);
+    if (sha !== f.sha256)
+      throw new StemdeckError(
+        'model-corrupt',
+        `Model "${model.manifest.id}": "${f.path}" does not match its checksum. The file is damaged; re-download or re-import it.`,
+      );
+  }
+}

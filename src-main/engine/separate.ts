@@ -1,0 +1,336 @@
+/**
+ * separateFile: decode (ffmpeg pipe) → segments → model adapter (ONNX) → overlap-add →
+ * optional residual stem → stream each stem to a temp file → rename all into place at the end.
+ *
+ * Memory is O(segment · batch · pipeline depth), independent of the file length. Progress is
+ * reported per segment (fraction + ETA); the AbortSignal is checked between segments. A failed or
+ * cancelled job deletes its temp files and leaves no stem files. `inferenceSeconds` counts only
+ * the time ONNX Runtime was running (union of in-flight runs), for the overhead ratio.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { StemdeckError } from './errors.js';
+import { DeviceSchema, type Device } from './manifest.js';
+import { decodeAudio, probeAudio } from './decode.js';
+import { fftReady } from './fft.js';
+import { getSession, type ort } from './onnx.js';
+import { loadRegistry, modelFile, verifyModel, type InstalledModel } from './registry.js';
+import { adapterFactory, loadOptionalAdapters, type AdapterContext, type Planar } from './adapters/index.js';
+import { OverlapAdd, Segmenter, segmentStride } from './segments.js';
+import { createStemWriter, ensureWritableDir, extensionOf, OutputFormatSchema, type OutputFormat, type StemWriter } from './writers.js';
+
+export interface SeparationProgress {
+  stage: 'decode' | 'separate' | 'write';
+  fraction: number;
+  etaSeconds: number | null;
+}
+
+export interface SeparateOptions {
+  input: string;
+  outDir: string;
+  /** Model id, path to a manifest/.onnx, or an InstalledModel; default: the registry's default. */
+  model?: string | InstalledModel;
+  format?: OutputFormat;
+  /** Stems to write (default: all of the model's). */
+  stems?: string[];
+  device?: Device;
+  threads?: number;
+  /** Segment overlap 0..0.9 (default: the manifest's). */
+  overlap?: number;
+  /** Derive the manifest's residual stem (or the last stem) as mixture − Σ others. Default: on if the manifest names one. */
+  residual?: boolean;
+  signal?: AbortSignal;
+  onProgress?(p: SeparationProgress): void;
+  /** Segments per ONNX run (default 1; dynamic-batch graphs only). */
+  batch?: number;
+  /** Batches in flight at once, so pre/post-processing overlaps inference (default 2). */
+  pipeline?: number;
+}
+
+export const SeparateRequestSchema = z.object({
+  input: z.string().min(1),
+  outDir: z.string().min(1),
+  model: z.string().min(1).optional(),
+  format: OutputFormatSchema.default('wav'),
+  stems: z.array(z.string()).optional(),
+  device: DeviceSchema.optional(),
+  threads: z.number().int().positive().optional(),
+  overlap: z.number().min(0).max(0.9).optional(),
+  residual: z.boolean().optional(),
+});
+
+export interface SeparationResult {
+  model: string;
+  outputs: Record<string, string>;
+  seconds: number;
+  inferenceSeconds: number;
+  durationSeconds: number;
+  frames: number;
+  sampleRate: number;
+  realtimeFactor: number;
+  /** Execution provider used and why a requested one was not. */
+  provider: string;
+  providerNote: string | null;
+}
+
+function now(): number {
+  return performance.now() / 1000;
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new StemdeckError('cancelled', 'The separation was cancelled.');
+}
+
+async function resolveModel(model: SeparateOptions['model']): Promise<InstalledModel> {
+  if (model && typeof model === 'object') return model;
+  const reg = await loadRegistry();
+  const id = model ?? reg.defaultId;
+  if (!id)
+    throw new StemdeckError('model-unknown', 'No model is installed. Reinstall Stemdeck or add a model in the model manager.');
+  return reg.get(id);
+}
+
+/** Streaming mean/std of the mono mixture (Demucs' normalisation), via an extra decode pass. */
+async function mixtureStats(input: string, sampleRate: number, channels: number, signal?: AbortSignal): Promise<{ mean: number; std: number }> {
+  let n = 0;
+  let sum = 0;
+  let sum2 = 0;
+  for await (const chunk of decodeAudio(input, { sampleRate, channels, signal })) {
+    const len = chunk[0].length;
+    for (let i = 0; i < len; i++) {
+      let v = 0;
+      for (let c = 0; c < channels; c++) v += chunk[c][i];
+      v /= channels;
+      sum += v;
+      sum2 += v * v;
+    }
+    n += len;
+  }
+  const mean = n ? sum / n : 0;
+  const variance = n > 1 ? (sum2 - n * mean * mean) / (n - 1) : 0;
+  return { mean, std: Math.sqrt(Math.max(variance, 0)) };
+}
+
+/** FIFO of mixture samples, for the residual stem. */
+class MixFifo {
+  private chunks: Float32Array[][] = [];
+  private offset = 0;
+  constructor(private readonly channels: number) {}
+  push(chunk: Float32Array[]): void {
+    this.chunks.push(chunk);
+  }
+  take(n: number): Float32Array[] {
+    const out = Array.from({ length: this.channels }, () => new Float32Array(n));
+    let o = 0;
+    while (o < n && this.chunks.length) {
+      const c = this.chunks[0];
+      const avail = c[0].length - this.offset;
+      const k = Math.min(avail, n - o);
+      for (let ch = 0; ch < this.channels; ch++) out[ch].set(c[ch].subarray(this.offset, this.offset + k), o);
+      o += k;
+      this.offset += k;
+      if (this.offset >= c[0].length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    }
+    return out;
+  }
+}
+
+export async function separateFile(opts: SeparateOptions): Promise<SeparationResult> {
+  const t0 = now();
+  const signal = opts.signal;
+  checkAbort(signal);
+  const format = opts.format ?? 'wav';
+  if (!OutputFormatSchema.safeParse(format).success)
+    throw new StemdeckError('invalid-request', `Unknown output format "${format}". Use wav, wav16, wav24, flac, flac16, mp3 or mp3-v0.`);
+  if (opts.overlap !== undefined && !(opts.overlap >= 0 && opts.overlap <= 0.9))
+    throw new StemdeckError('invalid-request', `Overlap must be between 0 and 0.9, got ${opts.overlap}.`);
+  const report = (stage: SeparationProgress['stage'], fraction: number, etaSeconds: number | null): void => {
+    try {
+      opts.onProgress?.({ stage, fraction: Math.max(0, Math.min(1, fraction)), etaSeconds });
+    } catch {
+      // a progress listener must not break the job
+    }
+  };
+  report('decode', 0, null);
+
+  const model = await resolveModel(opts.model);
+  const m = model.manifest;
+  const info = await probeAudio(opts.input);
+  await verifyModel(model);
+  const outDir = path.resolve(opts.outDir);
+  await ensureWritableDir(outDir);
+  checkAbort(signal);
+
+  await fftReady;
+  await loadOptionalAdapters();
+  const factory = adapterFactory(m.io);
+  if (!factory)
+    throw new StemdeckError('model-contract', `Model "${m.id}" uses io "${m.io}", which this version of Stemdeck cannot run. Update Stemdeck.`);
+  const sessionInfo = await getSession(modelFile(model), { device: opts.device, threads: opts.threads });
+
+  // Pure inference time: union of the intervals during which at least one run is in flight.
+  let inferenceSeconds = 0;
+  let active = 0;
+  let activeSince = 0;
+  const ctx: AdapterContext = {
+    session: sessionInfo.session,
+    preferredBatch: Math.max(1, Math.floor(opts.batch ?? 1)),
+    async run(feeds: Record<string, ort.Tensor>) {
+      if (active++ === 0) activeSince = now();
+      try {
+        return (await sessionInfo.session.run(feeds)) as Record<string, ort.Tensor>;
+      } finally {
+        if (--active === 0) inferenceSeconds += now() - activeSince;
+      }
+    },
+  };
+  const adapter = await factory(model, ctx);
+  const allStems = adapter.stems;
+  const wanted = opts.stems && opts.stems.length ? opts.stems : allStems;
+  for (const s of wanted)
+    if (!allStems.includes(s))
+      throw new StemdeckError('invalid-request', `Model "${m.id}" has no stem "${s}". Its stems are: ${allStems.join(', ')}.`);
+  const residualOn = opts.residual ?? m.residual !== undefined;
+  const residualStem = residualOn ? (m.residual ?? (allStems.includes('other') ? 'other' : allStems[allStems.length - 1])) : null;
+  const residualIdx = residualStem ? allStems.indexOf(residualStem) : -1;
+
+  const C = m.channels;
+  const SR = m.sampleRate;
+  const N = adapter.segmentSamples;
+  const overlap = opts.overlap ?? m.segment.overlap;
+  const stride = segmentStride(N, overlap);
+  const expectedFrames = Math.max(1, Math.round(info.durationSeconds * SR));
+
+  const norm = m.normalize === 'mixture-std' ? await mixtureStats(opts.input, SR, C, signal) : null;
+  if (norm && norm.std < 1e-8) norm.std = 1;
+
+  const ext = extensionOf(format);
+  const writers = new Map<string, StemWriter>();
+  for (const s of wanted) writers.set(s, createStemWriter(path.join(outDir, `${s}.${ext}`), C, SR, format));
+
+  const segmenter = new Segmenter(C, N, stride);
+  const ola = new OverlapAdd(allStems.length, C, N, stride, N - stride);
+  const mix = new MixFifo(C);
+  let emitted = 0;
+  let segmentsDone = 0;
+  let totalFrames = -1; // known once decoding ends
+  const tSep = now();
+
+  const writeEmitted = async (out: Float32Array[][]): Promise<void> => {
+    const n = out[0]?.[0]?.length ?? 0;
+    if (n === 0) return;
+    if (residualIdx >= 0) {
+      const mixture = mix.take(n);
+      for (let c = 0; c < C; c++) {
+        const r = out[residualIdx][c];
+        r.set(mixture[c]);
+        for (let s = 0; s < allStems.length; s++) {
+          if (s === residualIdx) continue;
+          const x = out[s][c];
+          for (let i = 0; i < n; i++) r[i] -= x[i];
+        }
+      }
+    }
+    for (const [stem, w] of writers) await w.write(out[allStems.indexOf(stem)]);
+    emitted += n;
+  };
+
+  type Seg = { start: number; data: Planar };
+  const queue: Seg[] = [];
+  const inflight: { segs: Seg[]; result: Promise<Planar[][]> }[] = [];
+  const depth = Math.max(1, Math.floor(opts.pipeline ?? 2));
+
+  const launch = (segs: Seg[]): void => {
+    const inputs = segs.map((s) => {
+      if (!norm) return s.data;
+      return s.data.map((ch) => {
+        const o = new Float32Array(ch.length);
+        for (let i = 0; i < ch.length; i++) o[i] = (ch[i] - norm.mean) / norm.std;
+        return o;
+      });
+    });
+    const result = adapter.process(inputs);
+    result.catch(() => undefined); // awaited in order below
+    inflight.push({ segs, result });
+  };
+
+  const drainOne = async (): Promise<void> => {
+    const job = inflight.shift();
+    if (!job) return;
+    const results = await job.result;
+    for (let b = 0; b < job.segs.length; b++) {
+      let stems = results[b];
+      if (norm) stems = stems.map((chs) => chs.map((ch) => ch.map((v) => v * norm.std + norm.mean)));
+      const limit = totalFrames >= 0 ? totalFrames : Infinity;
+      await writeEmitted(ola.add(job.segs[b].start, stems, limit));
+      segmentsDone++;
+    }
+    checkAbort(signal);
+    const total = totalFrames >= 0 ? totalFrames : Math.max(expectedFrames, segmenter.total);
+    const fraction = Math.min(0.99, emitted / total);
+    const elapsed = now() - tSep;
+    report('separate', fraction, fraction > 0 ? (elapsed / fraction) * (1 - fraction) : null);
+  };
+
+  const pump = async (final: boolean): Promise<void> => {
+    while (queue.length >= adapter.maxBatch || (final && queue.length > 0)) {
+      const segs = queue.splice(0, adapter.maxBatch);
+      while (inflight.length >= depth) await drainOne();
+      checkAbort(signal);
+      launch(segs);
+    }
+  };
+
+  try {
+    report('separate', 0, null);
+    for await (const chunk of decodeAudio(opts.input, { sampleRate: SR, channels: C, signal })) {
+      if (residualIdx >= 0) mix.push(chunk);
+      for (const s of segmenter.push(chunk)) queue.push(s);
+      await pump(false);
+      checkAbort(signal);
+    }
+    totalFrames = segmenter.total;
+    for (const s of segmenter.flush()) queue.push(s);
+    await pump(true);
+    while (inflight.length) await drainOne();
+    await writeEmitted(ola.finish(totalFrames));
+    if (emitted !== totalFrames) throw new StemdeckError('internal', `Wrote ${emitted} frames, expected ${totalFrames}.`);
+    checkAbort(signal);
+
+    report('write', 0, null);
+    const ws = [...writers.values()];
+    for (let i = 0; i < ws.length; i++) {
+      await ws[i].finish();
+      checkAbort(signal);
+      report('write', (i + 1) / (ws.length + 1), null);
+    }
+    for (const w of ws) await w.commit();
+    report('write', 1, 0);
+  } catch (e) {
+    await Promise.allSettled(inflight.map((j) => j.result));
+    await Promise.allSettled([...writers.values()].map((w) => w.abort()));
+    if (signal?.aborted && !(e instanceof StemdeckError && e.code !== 'cancelled'))
+      throw new StemdeckError('cancelled', 'The separation was cancelled.');
+    throw e;
+  }
+
+  const seconds = now() - t0;
+  const durationSeconds = totalFrames / SR;
+  const outputs: Record<string, string> = {};
+  for (const [stem, w] of writers) outputs[stem] = w.target;
+  return {
+    model: m.id,
+    outputs,
+    seconds,
+    inferenceSeconds,
+    durationSeconds,
+    frames: totalFrames,
+    sampleRate: SR,
+    realtimeFactor: seconds > 0 ? durationSeconds / seconds : 0,
+    provider: sessionInfo.provider,
+    providerNote: sessionInfo.fallbackReason,
+  };
+}

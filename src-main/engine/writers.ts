@@ -1,0 +1,382 @@
+/**
+ * Stem writers. Audio arrives as planar chunks `Float32Array[]` = [channels][frames] at `sampleRate`.
+ * - WAV (32-bit float, 24- and 16-bit PCM): our own streaming writer, header patched at the end.
+ * - FLAC (16/24) and MP3 (320 kbit/s CBR, V0 VBR): encoded by ffmpeg from an f32le pipe.
+ * Every writer writes a hidden temp file in the target folder; `commit` renames it into place,
+ * `abort` deletes it, so a failed or cancelled job leaves nothing that looks finished.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { z } from 'zod';
+import { StemdeckError } from './errors.js';
+import { locateFfmpeg } from './ffmpeg.js';
+
+export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
+export type OutputFormat = z.infer<typeof OutputFormatSchema>;
+
+export function extensionOf(format: OutputFormat): 'wav' | 'flac' | 'mp3' {
+  if (format.startsWith('wav')) return 'wav';
+  if (format.startsWith('flac')) return 'flac';
+  return 'mp3';
+}
+
+export function fsError(e: unknown, target: string): StemdeckError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (e instanceof StemdeckError) return e;
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return new StemdeckError('disk-full', `The disk is full while writing "${target}". Free some space and try again.`, {
+      cause: e,
+    });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'ENOENT' || code === 'EEXIST' || code === 'EISDIR')
+    return new StemdeckError(
+      'output-unwritable',
+      `Cannot write to "${target}" (${code}). Choose an output folder you can write to.`,
+      { cause: e },
+    );
+  return new StemdeckError('internal', `Writing "${target}" failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** Makes sure `dir` exists and is writable; throws 'output-unwritable'. */
+export async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    const probe = path.join(dir, `.stemdeck-probe-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+    await fsp.writeFile(probe, '');
+    await fsp.rm(probe, { force: true });
+  } catch (e) {
+    throw fsError(e, dir);
+  }
+}
+
+export interface StemWriter {
+  readonly target: string;
+  readonly tempPath: string;
+  write(planar: Float32Array[]): Promise<void>;
+  /** Finishes the temp file (header, encoder flush). Does not rename. */
+  finish(): Promise<void>;
+  /** Renames the finished temp file to its target. */
+  commit(): Promise<void>;
+  /** Deletes the temp file; safe to call at any time and more than once. */
+  abort(): Promise<void>;
+}
+
+function tempFor(target: string): string {
+  const dir = path.dirname(target);
+  return path.join(dir, `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.part`);
+}
+
+/** Interleaves planar chunks into a reusable buffer. */
+function interleaveF32(planar: Float32Array[], channels: number): Buffer {
+  const n = planar[0].length;
+  const out = Buffer.allocUnsafe(n * channels * 4);
+  const f = new Float32Array(out.buffer, out.byteOffset, n * channels);
+  if (channels === 2) {
+    const l = planar[0];
+    const r = planar[1];
+    for (let i = 0, j = 0; i < n; i++, j += 2) {
+      f[j] = l[i];
+      f[j + 1] = r[i];
+    }
+  } else for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) f[i * channels + c] = planar[c][i];
+  return out;
+}
+
+class WavWriter implements StemWriter {
+  readonly tempPath: string;
+  private fd: fsp.FileHandle | null = null;
+  private dataBytes = 0;
+  private readonly bytesPerSample: number;
+  private readonly float: boolean;
+  private headerBytes = 0;
+  private done = false;
+
+  constructor(
+    readonly target: string,
+    private readonly channels: number,
+    private readonly sampleRate: number,
+    bits: 16 | 24 | 32,
+  ) {
+    this.tempPath = tempFor(target);
+    this.bytesPerSample = bits / 8;
+    this.float = bits === 32;
+  }
+
+  private header(dataBytes: number): Buffer {
+    const C = this.channels;
+    const bps = this.bytesPerSample;
+    const fmtSize = this.float ? 18 : 16;
+    const factSize = this.float ? 12 : 0;
+    const h = Buffer.alloc(12 + 8 + fmtSize + factSize + 8);
+    let o = 0;
+    h.write('RIFF', o);
+    o += 4;
+    h.writeUInt32LE(Math.min(0xffffffff, 4 + 8 + fmtSize + factSize + 8 + dataBytes + (dataBytes % 2)), o);
+    o += 4;
+    h.write('WAVE', o);
+    o += 4;
+    h.write('fmt ', o);
+    o += 4;
+    h.writeUInt32LE(fmtSize, o);
+    o += 4;
+    h.writeUInt16LE(this.float ? 3 : 1, o);
+    o += 2;
+    h.writeUInt16LE(C, o);
+    o += 2;
+    h.writeUInt32LE(this.sampleRate, o);
+    o += 4;
+    h.writeUInt32LE(this.sampleRate * C * bps, o);
+    o += 4;
+    h.writeUInt16LE(C * bps, o);
+    o += 2;
+    h.writeUInt16LE(bps * 8, o);
+    o += 2;
+    if (this.float) {
+      h.writeUInt16LE(0, o);
+      o += 2;
+      h.write('fact', o);
+      o += 4;
+      h.writeUInt32LE(4, o);
+      o += 4;
+      h.writeUInt32LE(Math.min(0xffffffff, dataBytes / (C * bps)), o);
+      o += 4;
+    }
+    h.write('data', o);
+    o += 4;
+    h.writeUInt32LE(Math.min(0xffffffff, dataBytes), o);
+    return h;
+  }
+
+  private async open(): Promise<fsp.FileHandle> {
+    if (this.fd) return this.fd;
+    try {
+      this.fd = await fsp.open(this.tempPath, 'w');
+      const h = this.header(0);
+      this.headerBytes = h.length;
+      await this.fd.write(h, 0, h.length, 0);
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
+    return this.fd;
+  }
+
+  async write(planar: Float32Array[]): Promise<void> {
+    const fd = await this.open();
+    const C = this.channels;
+    const n = planar[0].length;
+    if (n === 0) return;
+    let buf: Buffer;
+    if (this.float) buf = interleaveF32(planar, C);
+    else if (this.bytesPerSample === 2) {
+      buf = Buffer.allocUnsafe(n * C * 2);
+      const v = new Int16Array(buf.buffer, buf.byteOffset, n * C);
+      for (let i = 0; i < n; i++)
+        for (let c = 0; c < C; c++) {
+          let s = Math.round(planar[c][i] * 32767);
+          s = s > 32767 ? 32767 : s < -32768 ? -32768 : s;
+          v[i * C + c] = s;
+        }
+    } else {
+      buf = Buffer.allocUnsafe(n * C * 3);
+      let o = 0;
+      for (let i = 0; i < n; i++)
+        for (let c = 0; c < C; c++) {
+          let s = Math.round(planar[c][i] * 8388607);
+          s = s > 8388607 ? 8388607 : s < -8388608 ? -8388608 : s;
+          buf[o] = s & 0xff;
+          buf[o + 1] = (s >> 8) & 0xff;
+          buf[o + 2] = (s >> 16) & 0xff;
+          o += 3;
+        }
+    }
+    try {
+      await fd.write(buf, 0, buf.length, this.headerBytes + this.dataBytes);
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
+    this.dataBytes += buf.length;
+  }
+
+  async finish(): Promise<void> {
+    const fd = await this.open();
+    try {
+      if (this.dataBytes % 2) await fd.write(Buffer.alloc(1), 0, 1, this.headerBytes + this.dataBytes);
+      const h = this.header(this.dataBytes);
+      await fd.write(h, 0, h.length, 0);
+      await fd.close();
+      this.fd = null;
+      this.done = true;
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
+  }
+
+  async commit(): Promise<void> {
+    if (!this.done) await this.finish();
+    try {
+      await fsp.rename(this.tempPath, this.target);
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.fd) {
+      await this.fd.close().catch(() => undefined);
+      this.fd = null;
+    }
+    await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
+  }
+}
+
+class FfmpegWriter implements StemWriter {
+  readonly tempPath: string;
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private exited: Promise<number | null> | null = null;
+  private stderr = '';
+  private done = false;
+
+  constructor(
+    readonly target: string,
+    private readonly channels: number,
+    private readonly sampleRate: number,
+    private readonly format: OutputFormat,
+  ) {
+    this.tempPath = tempFor(target);
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const { path: ffmpeg } = locateFfmpeg();
+    const codec: string[] =
+      this.format === 'flac'
+        ? ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac']
+        : this.format === 'flac16'
+          ? ['-c:a', 'flac', '-sample_fmt', 's16', '-f', 'flac']
+          : this.format === 'mp3'
+            ? ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3']
+            : ['-c:a', 'libmp3lame', '-q:a', '0', '-f', 'mp3'];
+    const args = [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-f',
+      'f32le',
+      '-ar',
+      String(this.sampleRate),
+      '-ac',
+      String(this.channels),
+      '-i',
+      'pipe:0',
+      ...codec,
+      '-y',
+      this.tempPath,
+    ];
+    const child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (this.stderr.length < 50_000) this.stderr += d;
+    });
+    child.stdin.on('error', () => undefined); // reported through the exit code
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code) => resolve(code));
+      child.on('error', () => resolve(-1));
+    });
+    this.child = child;
+    return child;
+  }
+
+  async write(planar: Float32Array[]): Promise<void> {
+    const child = this.start();
+    if (planar[0].length === 0) return;
+    const buf = interleaveF32(planar, this.channels);
+    if (child.exitCode !== null) throw this.failure();
+    if (!child.stdin.write(buf)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          child.stdin.off('drain', done);
+          child.off('close', done);
+          resolve();
+        };
+        child.stdin.once('drain', done);
+        child.once('close', done);
+      });
+      if (child.exitCode !== null && child.exitCode !== 0) throw this.failure();
+    }
+  }
+
+  private failure(): StemdeckError {
+    if (/No space left/i.test(this.stderr))
+      return new StemdeckError('disk-full', `The disk is full while writing "${this.target}". Free some space and try again.`);
+    if (/Permission denied|Read-only|No such file or directory|Not a directory/i.test(this.stderr))
+      return new StemdeckError('output-unwritable', `Cannot write "${this.target}". Choose an output folder you can write to.`);
+    return new StemdeckError('internal', `Encoding "${this.target}" failed: ${this.stderr.trim().split('\n').pop() ?? 'ffmpeg error'}`);
+  }
+
+  async finish(): Promise<void> {
+    const child = this.start();
+    child.stdin.end();
+    const code = await this.exited;
+    if (code !== 0) throw this.failure();
+    this.done = true;
+  }
+
+  async commit(): Promise<void> {
+    if (!this.done) await this.finish();
+    try {
+      await fsp.rename(this.tempPath, this.target);
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.child && this.child.exitCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+    await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
+  }
+}
+
+export function createStemWriter(target: string, channels: number, sampleRate: number, format: OutputFormat): StemWriter {
+  switch (format) {
+    case 'wav':
+      return new WavWriter(target, channels, sampleRate, 32);
+    case 'wav24':
+      return new WavWriter(target, channels, sampleRate, 24);
+    case 'wav16':
+      return new WavWriter(target, channels, sampleRate, 16);
+    default:
+      return new FfmpegWriter(target, channels, sampleRate, format);
+  }
+}
+
+/** Writes a whole planar signal to `file` atomically (temp file + rename). */
+export async function writeAudio(
+  file: string,
+  planar: Float32Array[],
+  sampleRate: number,
+  format: OutputFormat,
+): Promise<void> {
+  await ensureWritableDir(path.dirname(path.resolve(file)));
+  const w = createStemWriter(path.resolve(file), planar.length, sampleRate, format);
+  try {
+    const n = planar[0]?.length ?? 0;
+    const step = 1 << 16;
+    for (let o = 0; o < n; o += step) await w.write(planar.map((p) => p.subarray(o, Math.min(n, o + step))));
+    await w.finish();
+    await w.commit();
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+}
+
+/** True if a file exists (used by callers that must not overwrite). */
+export function exists(file: string): boolean {
+  return fs.existsSync(file);
+}
