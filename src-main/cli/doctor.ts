@@ -1,0 +1,234 @@
+/**
+ * `stemdeck doctor [--json] [--install-cuda]`: what this installation can use — ffmpeg,
+ * ONNX Runtime and its execution providers, Electron, the folders, the bundled models.
+ * `--install-cuda` fetches onnxruntime-node's CUDA provider libraries on demand (its own
+ * install script with ONNXRUNTIME_NODE_INSTALL=cuda12; npm install skips them, see .npmrc).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Command } from 'commander';
+import { error, errorMessage, printJson, table, warn } from './output.js';
+import { appDataDir, bundledModelsDir, libraryDir, userModelsDir } from '../engine/paths.js';
+
+const require = createRequire(import.meta.url);
+
+export interface DoctorReport {
+  ok: boolean;
+  node: string;
+  platform: string;
+  cpus: number;
+  ffmpeg: { path: string; source: string; version: string | null } | { error: string };
+  onnxruntime: {
+    version: string | null;
+    providers: { name: string; available: boolean; note: string }[];
+    error?: string;
+  };
+  electron: { present: boolean; version: string | null; binary: string | null; note: string };
+  folders: Record<'appData' | 'library' | 'userModels' | 'bundledModels', { path: string; exists: boolean }>;
+  models: {
+    default: string | null;
+    bundled: { id: string; architecture: string; trained: boolean }[];
+    user: { id: string; architecture: string; trained: boolean }[];
+    problems: string[];
+  };
+}
+
+function ffmpegVersion(file: string): string | null {
+  const r = spawnSync(file, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 15000 });
+  const first = (r.stdout ?? '').split('\n')[0]?.trim();
+  const m = /^ffmpeg version (\S+)/.exec(first ?? '');
+  return m ? m[1] : first || null;
+}
+
+function electronInfo(): DoctorReport['electron'] {
+  let version: string | null = null;
+  try {
+    version = (JSON.parse(fs.readFileSync(require.resolve('electron/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return {
+      present: false,
+      version: null,
+      binary: null,
+      note: 'the electron package is not installed (optional): the app opens in your browser instead (npm start); run `npm install electron` with internet access for the desktop window',
+    };
+  }
+  try {
+    const bin = require('electron') as unknown;
+    if (typeof bin === 'string' && fs.existsSync(bin)) return { present: true, version, binary: bin, note: 'Electron binary present' };
+  } catch {
+    // electron's index.js throws when its binary was never downloaded
+  }
+  return {
+    present: false,
+    version,
+    binary: null,
+    note: 'the electron package is installed but its binary was not downloaded (npm skipped its install script): run `node node_modules/electron/install.js` with internet access; without it the app opens in your browser',
+  };
+}
+
+function folder(p: string): { path: string; exists: boolean } {
+  return { path: p, exists: fs.existsSync(p) };
+}
+
+export async function collectDoctorReport(): Promise<DoctorReport> {
+  let ffmpeg: DoctorReport['ffmpeg'];
+  try {
+    const { locateFfmpeg } = await import('../engine/ffmpeg.js');
+    const loc = locateFfmpeg();
+    ffmpeg = { path: loc.path, source: loc.source, version: ffmpegVersion(loc.path) };
+  } catch (e) {
+    ffmpeg = { error: errorMessage(e) };
+  }
+
+  let onnxruntime: DoctorReport['onnxruntime'];
+  try {
+    const { ort, availableProviders } = await import('../engine/onnx.js');
+    onnxruntime = { version: ort.env.versions?.node ?? ort.env.versions?.common ?? null, providers: availableProviders() };
+  } catch (e) {
+    onnxruntime = {
+      version: null,
+      providers: [],
+      error: `ONNX Runtime (onnxruntime-node) cannot be loaded: ${errorMessage(e)}. Run \`npm install\` again.`,
+    };
+  }
+
+  const models: DoctorReport['models'] = { default: null, bundled: [], user: [], problems: [] };
+  try {
+    const { loadRegistry } = await import('../engine/registry.js');
+    const reg = await loadRegistry();
+    models.default = reg.defaultId;
+    for (const m of reg.list()) {
+      const e = { id: m.manifest.id, architecture: m.manifest.architecture, trained: m.manifest.trained };
+      (m.origin === 'bundled' ? models.bundled : models.user).push(e);
+    }
+    models.problems = reg.problems.map((p) => p.message);
+  } catch (e) {
+    models.problems.push(errorMessage(e));
+  }
+
+  const report: DoctorReport = {
+    ok: false,
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpus: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+    ffmpeg,
+    onnxruntime,
+    electron: electronInfo(),
+    folders: {
+      appData: folder(appDataDir()),
+      library: folder(libraryDir()),
+      userModels: folder(userModelsDir()),
+      bundledModels: folder(bundledModelsDir()),
+    },
+    models,
+  };
+  report.ok = !('error' in ffmpeg) && !onnxruntime.error && models.bundled.length + models.user.length > 0;
+  return report;
+}
+
+function printReport(r: DoctorReport): void {
+  const lines: string[][] = [];
+  lines.push(['node', `${r.node} on ${r.platform}, ${r.cpus} cores`]);
+  if ('error' in r.ffmpeg) lines.push(['ffmpeg', `MISSING: ${r.ffmpeg.error}`]);
+  else lines.push(['ffmpeg', `${r.ffmpeg.version ?? '?'} (${r.ffmpeg.source}) ${r.ffmpeg.path}`]);
+  if (r.onnxruntime.error) lines.push(['onnxruntime', `MISSING: ${r.onnxruntime.error}`]);
+  else {
+    lines.push(['onnxruntime', `onnxruntime-node ${r.onnxruntime.version ?? '?'}`]);
+    for (const p of r.onnxruntime.providers) lines.push([`  ${p.name}`, `${p.available ? 'available' : 'not available'} — ${p.note}`]);
+  }
+  lines.push(['electron', r.electron.present ? `${r.electron.version} ${r.electron.binary}` : `absent — ${r.electron.note}`]);
+  lines.push(['app data', `${r.folders.appData.path}${r.folders.appData.exists ? '' : ' (not created yet)'}`]);
+  lines.push(['song library', `${r.folders.library.path}${r.folders.library.exists ? '' : ' (not created yet)'}`]);
+  lines.push(['your models', `${r.folders.userModels.path}${r.folders.userModels.exists ? '' : ' (not created yet)'}`]);
+  lines.push(['bundled models', r.folders.bundledModels.path]);
+  const fmt = (m: { id: string; trained: boolean }): string => `${m.id}${m.id === r.models.default ? ' (default)' : ''}${m.trained ? '' : ' [untrained]'}`;
+  lines.push(['  bundled', r.models.bundled.map(fmt).join(', ') || 'none']);
+  lines.push(['  yours', r.models.user.map(fmt).join(', ') || 'none']);
+  process.stdout.write(`${table(lines)}\n`);
+  for (const p of r.models.problems) warn(p);
+  const cuda = r.onnxruntime.providers.find((p) => p.name === 'cuda');
+  if (r.platform === 'linux/x64' && cuda && !cuda.available)
+    process.stdout.write('GPU: with an NVIDIA GPU (CUDA 12, cuDNN 9), run `stemdeck doctor --install-cuda` to fetch the CUDA provider.\n');
+  process.stdout.write(r.ok ? 'All set: `stemdeck separate <song>` will work.\n' : 'Not ready: fix the MISSING items above.\n');
+}
+
+function ortRoot(): string {
+  return path.dirname(require.resolve('onnxruntime-node/package.json'));
+}
+
+/** Runs onnxruntime-node's own install script for the CUDA 12 provider; resolves to an exit code. */
+export async function installCuda(): Promise<number> {
+  const platform = `${process.platform}/${process.arch}`;
+  if (platform !== 'linux/x64') {
+    error(
+      `--install-cuda is for Linux x64: onnxruntime-node ships no downloadable CUDA provider for ${platform}` +
+        (process.platform === 'win32' ? ' (use --device dml for DirectML on Windows).' : '.'),
+    );
+    return 1;
+  }
+  const root = ortRoot();
+  const script = path.join(root, 'script', 'install.js');
+  process.stderr.write(
+    'Fetching the ONNX Runtime CUDA 12 provider (Microsoft.ML.OnnxRuntime.Gpu.Linux from api.nuget.org, a few hundred MB)…\n' +
+      'It needs internet access, an NVIDIA GPU driver, CUDA 12 and cuDNN 9 to be used.\n',
+  );
+  let tail = '';
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, [script], {
+      cwd: root,
+      // the install script reads this before anything else; it overrides .npmrc's "skip"
+      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12', npm_config_onnxruntime_node_install_cuda: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (d: Buffer): void => {
+      process.stderr.write(d);
+      tail = (tail + d.toString('utf8')).slice(-4000);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (e) => {
+      tail += e.message;
+      resolve(1);
+    });
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  const lib = path.join(root, 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so');
+  if (code === 0 && fs.existsSync(lib)) {
+    process.stderr.write(`CUDA provider installed: ${lib}\nUse it with \`stemdeck separate --device cuda …\` (or auto).\n`);
+    return 0;
+  }
+  const reason =
+    /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|getaddrinfo|socket hang up/i.exec(tail)?.[0] ?? null;
+  error(
+    `could not fetch the CUDA provider${reason ? ` (network error: ${reason})` : ''}. ` +
+      'This needs internet access to api.nuget.org; CPU separation keeps working. ' +
+      'Connect and run `stemdeck doctor --install-cuda` again.',
+  );
+  return 1;
+}
+
+export function registerDoctorCommand(program: Command): Command {
+  return program
+    .command('doctor')
+    .description('check ffmpeg, ONNX Runtime (execution providers), Electron, folders and models')
+    .option('--json', 'print the report as JSON')
+    .option('--install-cuda', "fetch ONNX Runtime's CUDA provider now (needs internet; Linux x64)")
+    .action(async (opts: { json?: boolean; installCuda?: boolean }) => {
+      try {
+        if (opts.installCuda) {
+          process.exitCode = await installCuda();
+          return;
+        }
+        const report = await collectDoctorReport();
+        if (opts.json) printJson(report);
+        else printReport(report);
+        process.exitCode = report.ok ? 0 : 1;
+      } catch (e) {
+        error(errorMessage(e));
+        process.exitCode = 1;
+      }
+    });
+}

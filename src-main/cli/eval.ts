@@ -1,0 +1,104 @@
+/**
+ * `stemdeck eval --dataset PATH [--model ID|none] [--json]`: a model's SDR / cSDR / SI-SDR per stem
+ * on real multitrack music, beside the oracle ideal-ratio-mask ceiling and the mixture floor
+ * (src-main/engine/eval.ts has the definitions).
+ */
+import { Option, type Command } from 'commander';
+import { error, errorMessage, isInteractive, printJson, round, table, warn } from './output.js';
+import { DEVICES } from './separate.js';
+
+interface EvalCliOptions {
+  dataset: string;
+  model?: string;
+  json?: boolean;
+  device: (typeof DEVICES)[number];
+  threads?: number;
+  perTrack?: boolean;
+}
+
+function fmt(x: number | null): string {
+  if (x === null) return '-';
+  if (!Number.isFinite(x)) return String(x);
+  return x.toFixed(2);
+}
+
+export async function runEval(opts: EvalCliOptions): Promise<number> {
+  const { evaluateDataset } = await import('../engine/eval.js');
+  let separate: import('../engine/eval.js').SeparateFn | undefined;
+  let modelId: string | null = null;
+  if (opts.model !== 'none') {
+    const [{ loadRegistry }, { separateFile }] = await Promise.all([import('../engine/registry.js'), import('../engine/separate.js')]);
+    const registry = await loadRegistry();
+    const id = opts.model ?? registry.defaultId;
+    if (!id) throw new Error('No model is installed; pass --model ID, or --model none for the oracle and floor only.');
+    const model = registry.get(id);
+    modelId = model.manifest.id;
+    if (!model.manifest.trained) warn(`model "${modelId}" is untrained ("trained": false): expect figures near or below the floor.`);
+    separate = async (input, outDir, signal) => {
+      if (input.stream !== 0) throw new Error('internal: the mixture must be the first audio stream');
+      const r = await separateFile({
+        input: input.file,
+        outDir,
+        model,
+        format: 'wav',
+        device: opts.device,
+        threads: opts.threads,
+        signal,
+      });
+      return { model: r.model, outputs: r.outputs };
+    };
+  }
+  const interactive = isInteractive();
+  const report = await evaluateDataset({
+    dataset: opts.dataset,
+    separate,
+    modelId,
+    onTrack: (e) => {
+      if (interactive && e.stage !== 'done') process.stderr.write(`\r\x1b[K[${e.index + 1}/${e.total}] ${e.stage}: ${e.name}`);
+      if (interactive && e.stage === 'done' && e.index + 1 === e.total) process.stderr.write('\r\x1b[K');
+    },
+  });
+  const r4 = (x: number | null): number | null => (x === null ? null : round(x, 4));
+  const stems = Object.fromEntries(
+    Object.entries(report.stems).map(([k, s]) => [k, { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) }]),
+  );
+  if (opts.json) {
+    const out: Record<string, unknown> = { model: report.model, tracks: report.tracks, stems };
+    if (opts.perTrack)
+      out.perTrack = report.perTrack.map((t) => ({
+        name: t.name,
+        seconds: t.seconds === undefined ? undefined : round(t.seconds, 3),
+        stems: Object.fromEntries(Object.entries(t.stems).map(([k, s]) => [k, { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) }])),
+      }));
+    printJson(out);
+  } else {
+    process.stdout.write(`model: ${report.model ?? '(none: oracle and floor only)'} · tracks: ${report.tracks} · dB\n`);
+    const rows = [['stem', 'sdr', 'csdr', 'sisdr', 'oracle', 'floor']];
+    for (const [k, s] of Object.entries(report.stems)) rows.push([k, fmt(s.sdr), fmt(s.csdr), fmt(s.sisdr), fmt(s.oracle), fmt(s.floor)]);
+    process.stdout.write(`${table(rows)}\n`);
+    process.stdout.write('sdr: whole-track SDR (MDX), mean over tracks · csdr: museval v4 median of 1-s frames, median over tracks\n');
+    process.stdout.write('oracle: ideal ratio mask (STFT 4096/1024) · floor: the mixture as the estimate\n');
+  }
+  return 0;
+}
+
+export function registerEvalCommand(program: Command): Command {
+  return program
+    .command('eval')
+    .description('measure a model on real multitrack music (MUSDB-style .stem.mp4 files or track folders)')
+    .requiredOption('--dataset <path>', 'folder of .stem.mp4 files (streams: mixture, drums, bass, other, vocals) or of track folders (mixture.wav + vocals.wav, …)')
+    .option('-m, --model <id|path|none>', "model to evaluate (default: the default model); 'none' = oracle and floor only")
+    .option('--json', 'print {"model","tracks","stems":{"vocals":{"sdr","csdr","sisdr","oracle","floor"},…}}')
+    .option('--per-track', 'with --json: add per-track figures')
+    .addOption(new Option('--device <device>', 'ONNX Runtime execution provider').choices(DEVICES).default('auto'))
+    .option('--threads <n>', 'CPU threads for ONNX Runtime', (v) => Number.parseInt(v, 10))
+    .action(async (opts: EvalCliOptions) => {
+      try {
+        process.exitCode = await runEval(opts);
+      } catch (e) {
+        error(errorMessage(e));
+        if (opts.json) printJson({ error: errorMessage(e) });
+        process.exitCode = 1;
+      }
+    });
+}

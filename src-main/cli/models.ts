@@ -1,0 +1,86 @@
+/**
+ * `stemdeck models …`. This file defines the `models` command and `models list`.
+ *
+ * M1 (model manager): add `models install|import|remove` in your own file, e.g.
+ * src-main/cli/models-manager.ts exporting `addModelManagerCommands(models: Command): void`,
+ * and call it at the marked line in registerModelsCommand below (one import + one line).
+ * Use the helpers of ./output.js (printJson, error, errorMessage) so errors look the same.
+ */
+import type { Command } from 'commander';
+import { error, errorMessage, table } from './output.js';
+
+/** One entry of `models list --json`: the manifest plus where it comes from and the default flag. */
+export interface ModelListEntry {
+  id: string;
+  name: string;
+  architecture: string;
+  io: string;
+  stems: string[];
+  params: number;
+  sampleRate: number;
+  trained: boolean;
+  license: string;
+  realtimeFactor?: number;
+  default: boolean;
+  origin: 'bundled' | 'user';
+  dir: string;
+  [key: string]: unknown;
+}
+
+export async function listModels(): Promise<{ entries: ModelListEntry[]; problems: { manifestPath: string; message: string }[] }> {
+  const { loadRegistry } = await import('../engine/registry.js');
+  const registry = await loadRegistry();
+  const entries = registry.list().map((m) => ({
+    ...m.manifest,
+    default: m.manifest.id === registry.defaultId,
+    origin: m.origin,
+    dir: m.dir,
+  }));
+  return { entries, problems: registry.problems };
+}
+
+function formatParams(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(0)} k`;
+  return String(n);
+}
+
+export function registerModelsCommand(program: Command): Command {
+  const models = program.command('models').description('list and manage separation models');
+
+  models
+    .command('list')
+    .description('list the installed models (bundled and your own); the default is marked')
+    .option('--json', 'print a JSON array of the model manifests')
+    .action(async (opts: { json?: boolean }) => {
+      try {
+        const { entries, problems } = await listModels();
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        } else if (entries.length === 0) {
+          process.stdout.write('No models installed.\n');
+        } else {
+          const rows = [['', 'id', 'architecture', 'stems', 'params', 'trained', 'speed', 'origin']];
+          for (const m of entries)
+            rows.push([
+              m.default ? '*' : '',
+              m.id,
+              m.architecture,
+              m.stems.join(','),
+              formatParams(m.params),
+              m.trained ? 'yes' : 'NO (untrained)',
+              m.realtimeFactor ? `${m.realtimeFactor.toFixed(1)}× real time` : '-',
+              m.origin,
+            ]);
+          process.stdout.write(`${table(rows)}\n* default model\n`);
+        }
+        for (const p of problems) error(`skipped invalid model manifest: ${p.message}`);
+      } catch (e) {
+        error(errorMessage(e));
+        process.exitCode = 1;
+      }
+    });
+
+  // M1: addModelManagerCommands(models);  ← register install/import/remove here
+  return models;
+}
