@@ -1,0 +1,155 @@
+/**
+ * App-wide reactive state (Svelte 5 runes): the API connection, settings, models, queue,
+ * library, the open song, and errors shown where they happened.
+ */
+import { ApiCallError, type Job, type ModelInfo, type Settings, type SongSummary, type StemdeckApi, DEFAULT_SETTINGS } from '../../src-main/api/contract.js';
+import { createClient } from '../../src-main/api/client.js';
+
+export type View = 'library' | 'mixer' | 'models';
+
+export interface Notice {
+  id: number;
+  /** Where it happened, e.g. 'queue', 'library', 'mixer', 'export', 'models', 'settings'. */
+  area: string;
+  message: string;
+  kind: 'error' | 'info';
+}
+
+let noticeId = 0;
+
+export function errorText(e: unknown): string {
+  if (e instanceof ApiCallError) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+class AppState {
+  api: StemdeckApi | null = null;
+  view = $state<View>('library');
+  settings = $state<Settings>({ ...DEFAULT_SETTINGS });
+  models = $state<ModelInfo[]>([]);
+  jobs = $state<Job[]>([]);
+  songs = $state<SongSummary[]>([]);
+  query = $state('');
+  openSongId = $state<string | null>(null);
+  notices = $state<Notice[]>([]);
+  hostState = $state<'starting' | 'ready' | 'restarting' | 'stopped'>('starting');
+  hostMessage = $state<string | null>(null);
+  uploading = $state<{ names: string[]; fraction: number } | null>(null);
+  ready = $state(false);
+
+  notify(area: string, message: string, kind: 'error' | 'info' = 'error'): void {
+    const n = { id: ++noticeId, area, message, kind };
+    this.notices = [...this.notices.filter((x) => !(x.area === area && x.message === message)), n];
+    if (kind === 'info') setTimeout(() => this.dismiss(n.id), 5000);
+  }
+
+  dismiss(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+  }
+
+  noticesFor(area: string): Notice[] {
+    return this.notices.filter((n) => n.area === area);
+  }
+
+  async start(): Promise<void> {
+    const api = createClient();
+    this.api = api;
+    api.on('job', (job) => {
+      const i = this.jobs.findIndex((j) => j.id === job.id);
+      if (i >= 0) this.jobs[i] = job;
+      else this.jobs = [...this.jobs, job];
+      if (job.status === 'done') void this.refreshSongs();
+    });
+    api.on('library', () => void this.refreshSongs());
+    api.on('settings', (s) => (this.settings = s));
+    api.on('host', (h) => {
+      this.hostState = h.state;
+      this.hostMessage = h.message;
+    });
+    await Promise.all([
+      this.guard('settings', async () => (this.settings = await api.call('settings.get', {}))),
+      this.refreshModels(),
+      this.guard('queue', async () => (this.jobs = await api.call('queue.list', {}))),
+      this.refreshSongs(),
+    ]);
+    this.hostState = 'ready';
+    this.ready = true;
+  }
+
+  /** Runs `fn`, showing any error in `area`. Returns undefined on error. */
+  async guard<T>(area: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.notify(area, errorText(e));
+      return undefined;
+    }
+  }
+
+  async refreshModels(): Promise<void> {
+    await this.guard('settings', async () => (this.models = await this.api!.call('models.list', {})));
+  }
+
+  async refreshSongs(): Promise<void> {
+    await this.guard('library', async () => {
+      const q = this.query.trim();
+      this.songs = await this.api!.call('library.list', q ? { query: q } : {});
+    });
+  }
+
+  async updateSettings(patch: Partial<Settings>): Promise<void> {
+    this.settings = { ...this.settings, ...patch };
+    await this.guard('settings', async () => (this.settings = await this.api!.call('settings.set', patch)));
+  }
+
+  get currentModel(): ModelInfo | undefined {
+    return this.models.find((m) => m.id === this.settings.model) ?? this.models.find((m) => m.isDefault) ?? this.models[0];
+  }
+
+  /** Opens backend paths: queues separations; opens a song at once if it was separated already. */
+  async openPaths(paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
+    const res = await this.guard('queue', () =>
+      this.api!.call('files.open', {
+        paths,
+        settings: { model: this.currentModel?.id, device: this.settings.device, overlap: this.settings.overlap },
+      }),
+    );
+    if (!res) return;
+    for (const j of res.jobs) if (!this.jobs.some((x) => x.id === j.id)) this.jobs = [...this.jobs, j];
+    for (const r of res.refused) this.notify('queue', `${r.path.split(/[\\/]/).pop()}: ${r.error.message}`);
+    if (res.existing.length > 0) {
+      await this.refreshSongs();
+      if (res.jobs.length === 0) this.openSong(res.existing[0].songId);
+      else this.notify('queue', `${res.existing.length} file(s) were already separated with these settings.`, 'info');
+    }
+  }
+
+  /** Dropped or chosen File objects: made openable through the API, then opened. */
+  async openFiles(files: File[]): Promise<void> {
+    if (files.length === 0) return;
+    this.uploading = { names: files.map((f) => f.name), fraction: 0 };
+    try {
+      const paths = await this.api!.importFiles(files, (f) => {
+        if (this.uploading) this.uploading.fraction = f;
+      });
+      await this.openPaths(paths);
+    } catch (e) {
+      this.notify('queue', errorText(e));
+    } finally {
+      this.uploading = null;
+    }
+  }
+
+  /** performance.now() when the last song was opened (time-to-first-audio measurement). */
+  openedAt: number | null = null;
+
+  openSong(id: string): void {
+    this.openedAt = performance.now();
+    this.openSongId = id;
+    this.view = 'mixer';
+  }
+}
+
+export const app = new AppState();

@@ -1,0 +1,25 @@
+// Vite config for the renderer (Svelte 5): `npm run build:renderer` → out/renderer.
+// The same build is served by the browser shell and loaded by the Electron window.
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  root: here('./src-renderer'),
+  base: './',
+  plugins: [svelte()],
+  resolve: { extensions: ['.ts', '.js', '.svelte', '.json'] },
+  build: {
+    outDir: here('./out/renderer'),
+    emptyOutDir: true,
+    target: 'chrome120',
+    sourcemap: false,
+    chunkSizeWarningLimit: 1500,
+    reportCompressedSize: false,
+  },
+  server: { host: '127.0.0.1', strictPort: false },
+  clearScreen: false,
+  logLevel: 'warn',
+});
