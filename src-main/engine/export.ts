@@ -1,0 +1,437 @@
+/**
+ * Export of a separated song: chosen stems and/or a mixdown of a mixer state, as WAV 16/24/32f,
+ * FLAC (24-bit), MP3 (320k) or NI Stems (.stem.mp4). Streams in chunks: memory stays O(chunk).
+ *
+ * The mixdown uses the one gain/pan law of the mixer (src-main/shared/mix-law.ts, `mixdown`), so an
+ * exported mix equals what the renderer plays.
+ *
+ * NI Stems (Traktor, Mixxx …): an MP4 with five AAC tracks — 0 the master (mixdown), 1…4 the stems
+ * in the order drums, bass, other, vocals — and a `moov/udta/stem` box holding the stem JSON
+ * (names, colours, mastering DSP), as NI's Stem Creator writes it. Only track 0 is enabled, so
+ * ordinary players play the mix.
+ *
+ * Audio: planar Float32Array[] = [channels][frames] at the stems' sample rate (44.1 kHz).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { applyPreset, DEFAULT_LANE, mixdown, presetStems, type MixPreset, type MixState } from '../shared/mix-law.js';
+import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from '../library/wav.js';
+import { fsyncDir } from '../library/atomic.js';
+import { locateFfmpeg } from './ffmpeg.js';
+import { StemdeckError } from './errors.js';
+
+export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
+export type ExportFormatName = AudioExportFormat | 'ni-stems';
+
+export interface StemFile {
+  name: string;
+  /** WAV file (as written by the engine). */
+  file: string;
+}
+
+export interface ExportOptions {
+  stems: StemFile[];
+  title: string;
+  tags?: { title?: string; artist?: string; album?: string };
+  /** Stems to write as individual files. */
+  select: string[];
+  mixdown: boolean;
+  preset: Exclude<MixPreset, 'all'> | null;
+  mixer: MixState;
+  format: ExportFormatName;
+  outDir: string;
+  signal?: AbortSignal;
+}
+
+export interface ExportedFile {
+  kind: 'stem' | 'mixdown' | 'ni-stems';
+  stem: string | null;
+  path: string;
+  name: string;
+  bytes: number;
+}
+
+const CHUNK = 1 << 15;
+
+export function extensionOf(format: ExportFormatName): string {
+  return format === 'flac' ? '.flac' : format === 'mp3' ? '.mp3' : format === 'ni-stems' ? '.stem.mp4' : '.wav';
+}
+
+export function safeFileName(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = s.replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_').replace(/^[.\s]+|[.\s]+$/g, '').slice(0, 120);
+  return cleaned || 'Untitled';
+}
+
+const PRESET_SUFFIX: Record<Exclude<MixPreset, 'all'>, string> = {
+  instrumental: 'Instrumental',
+  acappella: 'A cappella',
+  drumless: 'Drumless',
+  bassless: 'Bassless',
+};
+
+/** Lockstep chunks of several WAV files; shorter files are zero-padded. Yields planar chunks per file. */
+async function* lockstep(files: string[], frames: number): AsyncGenerator<Float32Array[][]> {
+  const its = files.map((f) => readWavChunks(f, CHUNK));
+  let pos = 0;
+  while (pos < frames) {
+    const n = Math.min(CHUNK, frames - pos);
+    const chunks = await Promise.all(
+      its.map(async (it) => {
+        const r = await it.next();
+        if (r.done) return [new Float32Array(n), new Float32Array(n)];
+        const c = r.value;
+        if (c[0].length === n) return c;
+        return c.map((ch) => {
+          const out = new Float32Array(n);
+          out.set(ch.subarray(0, n));
+          return out;
+        });
+      }),
+    );
+    yield chunks;
+    pos += n;
+  }
+  await Promise.all(its.map((it) => it.return(undefined)));
+}
+
+async function maxFrames(files: string[]): Promise<{ frames: number; sampleRate: number }> {
+  const infos = await Promise.all(files.map((f) => readWavInfo(f)));
+  return { frames: Math.max(0, ...infos.map((i) => i.frames)), sampleRate: infos[0]?.sampleRate ?? 44100 };
+}
+
+/** Streams a mixdown of `stems` under `mix` (planar stereo chunks). */
+export async function* mixdownChunks(stems: StemFile[], mix: MixState): AsyncGenerator<Float32Array[]> {
+  const { frames } = await maxFrames(stems.map((s) => s.file));
+  for await (const chunks of lockstep(
+    stems.map((s) => s.file),
+    frames,
+  )) {
+    yield mixdown(
+      stems.map((s, i) => ({ stem: s.name, audio: chunks[i] })),
+      mix,
+    );
+  }
+}
+
+/** Writes planar chunks to `file` atomically (temp + fsync + rename). */
+export async function writeChunks(
+  file: string,
+  format: AudioExportFormat,
+  sampleRate: number,
+  channels: number,
+  frames: number,
+  chunks: AsyncIterable<Float32Array[]>,
+  tags: Record<string, string | undefined> = {},
+  signal?: AbortSignal,
+): Promise<number> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.part`);
+  try {
+    if (format === 'wav16' || format === 'wav24' || format === 'wav32f') {
+      const fh = await fs.open(tmp, 'w');
+      try {
+        await fh.write(wavHeader(format, sampleRate, channels, frames));
+        let written = 0;
+        for await (const c of chunks) {
+          if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+          const n = Math.min(c[0].length, frames - written);
+          if (n <= 0) break;
+          await fh.write(encodeSamples(format, c.map((ch) => ch.subarray(0, n))));
+          written += n;
+        }
+        if (written < frames) await fh.write(Buffer.alloc((frames - written) * channels * (format === 'wav16' ? 2 : format === 'wav24' ? 3 : 4)));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } else {
+      const codec =
+        format === 'flac'
+          ? ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac']
+          : ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'];
+      const meta = Object.entries(tags).flatMap(([k, v]) => (v ? ['-metadata', `${k}=${v}`] : []));
+      await runFfmpegPipe(['-f', 'f32le', '-ar', String(sampleRate), '-ac', String(channels), '-i', 'pipe:0', ...meta, ...codec, tmp], interleaved(chunks), signal);
+      const fh = await fs.open(tmp, 'r+');
+      await fh.sync();
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+    await fsyncDir(path.dirname(file));
+    return (await fs.stat(file)).size;
+  } catch (e) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw mapWriteError(e, file);
+  }
+}
+
+function mapWriteError(e: unknown, file: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC') return new StemdeckError('disk-full', `The disk is full: ${path.basename(file)} was not written. Free some space and export again.`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return new StemdeckError('output-unwritable', `Cannot write to ${path.dirname(file)}. Choose another folder.`);
+  return e;
+}
+
+async function* interleaved(chunks: AsyncIterable<Float32Array[]>): AsyncGenerator<Buffer> {
+  for await (const c of chunks) {
+    const ch = c.length;
+    const n = c[0].length;
+    const out = new Float32Array(n * ch);
+    for (let i = 0; i < n; i++) for (let k = 0; k < ch; k++) out[i * ch + k] = c[k][i];
+    yield Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  }
+}
+
+async function runFfmpegPipe(args: string[], input: AsyncIterable<Buffer> | null, signal?: AbortSignal): Promise<void> {
+  const ffmpeg = locateFfmpeg().path;
+  const p = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  p.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const onAbort = () => p.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort);
+  const closed = once(p, 'close') as Promise<[number | null]>;
+  try {
+    if (input && p.stdin) {
+      p.stdin.on('error', () => undefined);
+      for await (const b of input) {
+        if (signal?.aborted) break;
+        if (!p.stdin.write(b)) await Promise.race([once(p.stdin, 'drain'), closed]);
+        if (p.exitCode !== null) break;
+      }
+      p.stdin.end();
+    }
+    const [code] = await closed;
+    if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+    if (code !== 0) {
+      if (/No space left/i.test(stderr)) throw new StemdeckError('disk-full', 'The disk is full. Free some space and export again.');
+      throw new StemdeckError('internal', `ffmpeg could not encode the export: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A mixer state where every lane sounds (mute/solo cleared) — used for NI stem tracks. */
+function openMix(mix: MixState, stems: string[]): MixState {
+  return {
+    masterDb: mix.masterDb,
+    lanes: Object.fromEntries(stems.map((s) => [s, { ...(mix.lanes[s] ?? DEFAULT_LANE), mute: false, solo: false }])),
+  };
+}
+
+/** NI Stems groups, in NI's track order. Unknown stems go to "other". */
+export function niGroups(stems: string[]): { name: string; color: string; stems: string[] }[] {
+  const vocals = stems.filter((s) => s.startsWith('vocal'));
+  const drums: string[] = stems.filter((s) => s === 'drums');
+  const bass: string[] = stems.filter((s) => s === 'bass');
+  const other = stems.filter((s) => !vocals.includes(s) && !drums.includes(s) && !bass.includes(s));
+  return [
+    { name: 'Drums', color: '#009E73', stems: drums },
+    { name: 'Bass', color: '#D55E00', stems: bass },
+    { name: 'Other', color: '#CC79A7', stems: other },
+    { name: 'Vocals', color: '#56B4E9', stems: vocals },
+  ];
+}
+
+export function niStemMetadata(groups: { name: string; color: string }[]): object {
+  return {
+    mastering_dsp: {
+      compressor: { enabled: false, input_gain: 0.5, output_gain: 0.5, threshold: 0, dry_wet: 100, attack: 0.003, release: 0.3, ratio: 32, hp_cutoff: 300 },
+      limiter: { enabled: false, threshold: 0, ceiling: -0.35, release: 0.05 },
+    },
+    stems: groups.map((g) => ({ color: g.color, name: g.name })),
+    version: 1,
+  };
+}
+
+function box(type: string, payload: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32BE(8 + payload.length, 0);
+  h.write(type, 4, 'latin1');
+  return Buffer.concat([h, payload]);
+}
+
+interface BoxRef {
+  type: string;
+  start: number;
+  size: number;
+  header: number;
+}
+
+function readBoxes(buf: Buffer, start: number, end: number): BoxRef[] {
+  const out: BoxRef[] = [];
+  let off = start;
+  while (off + 8 <= end) {
+    let size = buf.readUInt32BE(off);
+    const type = buf.toString('latin1', off + 4, off + 8);
+    let header = 8;
+    if (size === 1) {
+      size = Number(buf.readBigUInt64BE(off + 8));
+      header = 16;
+    } else if (size === 0) size = end - off;
+    if (size < header || off + size > end) break;
+    out.push({ type, start: off, size, header });
+    off += size;
+  }
+  return out;
+}
+
+/**
+ * Adds `moov/udta/stem` (JSON) to an MP4 file in place: the old moov box becomes a `free` box and
+ * the new moov (same children + the stem box) is appended at the end of the file. Chunk offsets
+ * stay valid because mdat does not move.
+ */
+export async function addStemAtom(file: string, json: object): Promise<void> {
+  const fh = await fs.open(file, 'r+');
+  try {
+    const size = (await fh.stat()).size;
+    // Walk top-level boxes by reading headers only.
+    let off = 0;
+    let moov: { start: number; size: number; header: number } | null = null;
+    const h = Buffer.alloc(16);
+    while (off + 8 <= size) {
+      await fh.read(h, 0, 16, off);
+      let bsize = h.readUInt32BE(0);
+      const type = h.toString('latin1', 4, 8);
+      let header = 8;
+      if (bsize === 1) {
+        bsize = Number(h.readBigUInt64BE(8));
+        header = 16;
+      } else if (bsize === 0) bsize = size - off;
+      if (type === 'moov') moov = { start: off, size: bsize, header };
+      off += bsize;
+    }
+    if (!moov) throw new StemdeckError('internal', 'The NI Stems file has no moov box.');
+    const moovBuf = Buffer.alloc(moov.size);
+    await fh.read(moovBuf, 0, moov.size, moov.start);
+    const children = readBoxes(moovBuf, moov.header, moov.size);
+    const stemBox = box('stem', Buffer.from(JSON.stringify(json), 'utf8'));
+    const parts: Buffer[] = [];
+    let hadUdta = false;
+    for (const c of children) {
+      const bytes = moovBuf.subarray(c.start, c.start + c.size);
+      if (c.type === 'udta' && !hadUdta) {
+        hadUdta = true;
+        const inner = readBoxes(bytes, c.header, c.size).filter((b) => b.type !== 'stem');
+        parts.push(box('udta', Buffer.concat([...inner.map((b) => bytes.subarray(b.start, b.start + b.size)), stemBox])));
+      } else parts.push(bytes);
+    }
+    if (!hadUdta) parts.push(box('udta', stemBox));
+    const newMoov = box('moov', Buffer.concat(parts));
+    // Old moov → free (keeps its size, so every other offset stays).
+    const free = Buffer.from('free', 'latin1');
+    await fh.write(free, 0, 4, moov.start + 4);
+    await fh.write(newMoov, 0, newMoov.length, size);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads `moov/udta/stem` back (for tests and import). */
+export async function readStemAtom(file: string): Promise<unknown> {
+  const buf = await fs.readFile(file);
+  for (const top of readBoxes(buf, 0, buf.length)) {
+    if (top.type !== 'moov') continue;
+    for (const c of readBoxes(buf, top.start + top.header, top.start + top.size)) {
+      if (c.type !== 'udta') continue;
+      for (const s of readBoxes(buf, c.start + c.header, c.start + c.size))
+        if (s.type === 'stem') return JSON.parse(buf.toString('utf8', s.start + s.header, s.start + s.size));
+    }
+  }
+  return null;
+}
+
+async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFile> {
+  const all = o.stems.map((s) => s.name);
+  const groups = niGroups(all);
+  const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
+  const tmpDir = await fs.mkdtemp(path.join(o.outDir, '.ni-'));
+  const out = path.join(o.outDir, name);
+  const tmpOut = path.join(tmpDir, 'out.mp4');
+  try {
+    const master = path.join(tmpDir, 'master.wav');
+    await writeChunks(master, 'wav32f', sampleRate, 2, frames, mixdownChunks(o.stems, o.mixer), {}, o.signal);
+    const groupFiles: string[] = [];
+    for (const [i, g] of groups.entries()) {
+      const f = path.join(tmpDir, `g${i}.wav`);
+      const members = o.stems.filter((s) => g.stems.includes(s.name));
+      const mix = openMix(o.mixer, g.stems);
+      const chunks = members.length ? mixdownChunks(members, mix) : silence(frames);
+      await writeChunks(f, 'wav32f', sampleRate, 2, frames, chunks, {}, o.signal);
+      groupFiles.push(f);
+    }
+    const inputs = [master, ...groupFiles].flatMap((f) => ['-i', f]);
+    const maps = [0, 1, 2, 3, 4].flatMap((i) => ['-map', `${i}:a`]);
+    const disp = [0, 1, 2, 3, 4].flatMap((i) => [`-disposition:a:${i}`, i === 0 ? 'default' : '0']);
+    const tags = o.tags ?? {};
+    const meta = [
+      ...(tags.title || o.title ? ['-metadata', `title=${tags.title ?? o.title}`] : []),
+      ...(tags.artist ? ['-metadata', `artist=${tags.artist}`] : []),
+      ...(tags.album ? ['-metadata', `album=${tags.album}`] : []),
+      ...groups.flatMap((g, i) => [`-metadata:s:a:${i + 1}`, `handler_name=${g.name}`]),
+      '-metadata:s:a:0',
+      'handler_name=Master',
+    ];
+    await runFfmpegPipe([...inputs, ...maps, '-c:a', 'aac', '-b:a', '256k', ...disp, ...meta, '-f', 'mp4', tmpOut], null, o.signal);
+    await addStemAtom(tmpOut, niStemMetadata(groups));
+    await fs.rename(tmpOut, out);
+    await fsyncDir(o.outDir);
+    return { kind: 'ni-stems', stem: null, path: out, name, bytes: (await fs.stat(out)).size };
+  } catch (e) {
+    throw mapWriteError(e, out);
+  } finally {
+    await fs.rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+async function* silence(frames: number): AsyncGenerator<Float32Array[]> {
+  for (let pos = 0; pos < frames; pos += CHUNK) {
+    const n = Math.min(CHUNK, frames - pos);
+    yield [new Float32Array(n), new Float32Array(n)];
+  }
+}
+
+/** Writes the requested files into `outDir` (which must exist). */
+export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
+  const byName = new Map(o.stems.map((s) => [s.name, s]));
+  for (const s of o.select) if (!byName.has(s)) throw new StemdeckError('invalid-request', `The song has no stem "${s}".`);
+  if (!o.stems.length) throw new StemdeckError('invalid-request', 'The song has no stems to export.');
+  await fs.mkdir(o.outDir, { recursive: true });
+  const base = safeFileName(o.title);
+  const tags = { title: o.tags?.title ?? o.title, artist: o.tags?.artist, album: o.tags?.album };
+  const files: ExportedFile[] = [];
+  if (o.format === 'ni-stems') {
+    files.push(await writeNiStems(o, `${base}.stem.mp4`));
+    return files;
+  }
+  const ext = extensionOf(o.format);
+  const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
+  for (const name of o.select) {
+    const stem = byName.get(name)!;
+    const info = await readWavInfo(stem.file);
+    const fileName = `${base} - ${name[0].toUpperCase()}${name.slice(1)}${ext}`;
+    const out = path.join(o.outDir, fileName);
+    const bytes = await writeChunks(out, o.format, info.sampleRate, info.channels, info.frames, readWavChunks(stem.file, CHUNK), { ...tags, title: `${tags.title} (${name})` }, o.signal);
+    files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes });
+  }
+  const all = o.stems.map((s) => s.name);
+  if (o.preset) {
+    if (presetStems(o.preset, all).length === 0)
+      throw new StemdeckError('invalid-request', `This song's model has no stems for the "${PRESET_SUFFIX[o.preset]}" preset.`);
+    const mix = applyPreset(o.mixer, o.preset, all);
+    const fileName = `${base} (${PRESET_SUFFIX[o.preset]})${ext}`;
+    const out = path.join(o.outDir, fileName);
+    const bytes = await writeChunks(out, o.format, sampleRate, 2, frames, mixdownChunks(o.stems, mix), { ...tags, title: `${tags.title} (${PRESET_SUFFIX[o.preset]})` }, o.signal);
+    files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes });
+  } else if (o.mixdown) {
+    const fileName = `${base} (Mix)${ext}`;
+    const out = path.join(o.outDir, fileName);
+    const bytes = await writeChunks(out, o.format, sampleRate, 2, frames, mixdownChunks(o.stems, o.mixer), tags, o.signal);
+    files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes });
+  }
+  return files;
+}

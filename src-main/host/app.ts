@@ -1,0 +1,354 @@
+/**
+ * The app backend shared by both shells: library, settings, engine host + queue, export,
+ * drag-out, models, doctor — and the API handlers (`handlers`) the shells dispatch to through
+ * `createDispatcher` (contract.ts). Shells add only what is theirs (dialogs in Electron,
+ * typed paths/uploads in the browser) by overriding a handler.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { DragOutFile, EventName, EventPayload, ExportResult, Handlers, Job, ModelInfo, SeparationSettings, Song } from '../api/contract.js';
+import { StemdeckError } from '../engine/errors.js';
+import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
+import { locateFfmpeg } from '../engine/ffmpeg.js';
+import { loadRegistry, type ModelRegistry } from '../engine/registry.js';
+import { exportSong, safeFileName, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
+import { readWavChunks, readWavInfo } from '../library/wav.js';
+import { Library, hashFile } from '../library/library.js';
+import { EngineHost, type SpawnHost } from './host.js';
+import { SettingsStore } from './settings.js';
+import { PathGuard } from './guard.js';
+
+export const AUDIO_EXTENSIONS = new Set([
+  '.wav', '.wave', '.mp3', '.flac', '.aif', '.aiff', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.wma', '.mp4', '.mka', '.mkv', '.webm', '.wv', '.ape', '.alac', '.caf',
+]);
+
+export interface AppOptions {
+  shell: 'electron' | 'browser';
+  spawnHost?: SpawnHost;
+  cancelGraceMs?: number;
+}
+
+export interface AppEvents {
+  event: [name: EventName, payload: unknown];
+}
+
+export class App extends EventEmitter<AppEvents> {
+  readonly home = appDataDir();
+  readonly library = new Library(libraryDir());
+  readonly settings = new SettingsStore(path.join(this.home, 'settings.json'));
+  readonly guard = new PathGuard();
+  readonly host: EngineHost;
+  readonly exportsDir = path.join(this.home, 'exports');
+  readonly dragoutDir = path.join(this.home, 'dragout');
+  readonly importsDir = path.join(this.home, 'imports');
+  private registry: ModelRegistry | null = null;
+
+  constructor(readonly options: AppOptions) {
+    super();
+    this.host = new EngineHost({
+      library: this.library,
+      queueFile: path.join(this.home, 'queue.json'),
+      ...(options.spawnHost ? { spawn: options.spawnHost } : {}),
+      ...(options.cancelGraceMs ? { cancelGraceMs: options.cancelGraceMs } : {}),
+    });
+    this.host.on('job', (job) => this.send('job', job));
+    this.host.on('host', (state, message) => this.send('host', { state, message }));
+    this.host.on('song', (songId) => this.send('library', { change: 'added', songId }));
+  }
+
+  send<E extends EventName>(name: E, payload: EventPayload<E>): void {
+    this.emit('event', name, payload);
+  }
+
+  async start(): Promise<void> {
+    await fs.mkdir(this.home, { recursive: true });
+    await this.library.init();
+    await this.settings.load();
+    this.guard.setRoot('library', this.library.root);
+    this.guard.setRoot('exports', this.exportsDir);
+    this.guard.setRoot('dragout', this.dragoutDir);
+    this.guard.setRoot('imports', this.importsDir);
+    await fs.rm(this.dragoutDir, { recursive: true, force: true });
+    await fs.mkdir(this.dragoutDir, { recursive: true });
+    await this.host.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.host.stop();
+  }
+
+  async models(reload = false): Promise<ModelRegistry> {
+    if (!this.registry || reload) this.registry = await loadRegistry();
+    return this.registry;
+  }
+
+  /** Remembered settings + overrides → complete separation settings (model resolved to an id). */
+  async resolveSettings(over: Partial<SeparationSettings> = {}): Promise<SeparationSettings> {
+    const s = this.settings.get();
+    const registry = await this.models();
+    const model = over.model ?? s.model ?? registry.defaultId ?? registry.list()[0]?.manifest.id;
+    if (!model) throw new StemdeckError('model-unknown', 'No model is installed. Install one on the Models page.');
+    try {
+      registry.get(model);
+    } catch {
+      throw new StemdeckError('model-unknown', `The model "${model}" is not installed. Choose another model in Settings.`);
+    }
+    return { model, device: over.device ?? s.device, overlap: over.overlap === undefined ? s.overlap : over.overlap };
+  }
+
+  /** Audio files of a chosen folder (depth ≤ 3, sorted). */
+  async expandFolder(dir: string, depth = 3): Promise<string[]> {
+    const out: string[] = [];
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory() && depth > 0) out.push(...(await this.expandFolder(full, depth - 1)));
+      else if (e.isFile() && AUDIO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(full);
+    }
+    return out;
+  }
+
+  /** Upload target for the browser shell: a fresh folder under imports/. */
+  async importPath(name: string): Promise<string> {
+    const dir = path.join(this.importsDir, crypto.randomBytes(6).toString('hex'));
+    await fs.mkdir(dir, { recursive: true });
+    return path.join(dir, safeFileName(path.basename(name)));
+  }
+
+  private stemFiles(song: Song): StemFile[] {
+    const dir = this.library.songDir(song.id);
+    return song.stems.map((s) => ({ name: s.name, file: path.join(dir, s.file) }));
+  }
+
+  async exportRun(req: Parameters<Handlers['export.run']>[0]): Promise<ExportResult> {
+    const song = this.library.get(req.songId);
+    let outDir: string;
+    if (req.outDir) outDir = this.guard.checkOutputDir(req.outDir);
+    else {
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+      outDir = path.join(this.exportsDir, `${safeFileName(song.title)} ${stamp}`);
+    }
+    const files = await exportSong({
+      stems: this.stemFiles(song),
+      title: song.title,
+      tags: song.tags,
+      select: req.stems,
+      mixdown: req.mixdown,
+      preset: req.preset,
+      mixer: req.mixer ?? song.mixer,
+      format: req.format,
+      outDir,
+    });
+    void this.settings.set({ exportFormat: req.format }).catch(() => undefined);
+    return { outDir, files: files.map((f) => ({ ...f, ref: this.guard.refFor(f.path) })) };
+  }
+
+  async dragOut(req: Parameters<Handlers['dragout.prepare']>[0]): Promise<DragOutFile> {
+    const song = this.library.get(req.songId);
+    const format = req.format ?? this.settings.get().dragFormat;
+    const stems = this.stemFiles(song);
+    const mixer = req.mixer ?? song.mixer;
+    const key = crypto
+      .createHash('sha256')
+      .update(JSON.stringify({ id: song.id, target: req.target, format, mixer: req.target === 'mixdown' ? mixer : null }))
+      .digest('hex')
+      .slice(0, 16);
+    const label = req.target === 'mixdown' ? 'Mix' : req.target[0].toUpperCase() + req.target.slice(1);
+    const fileName = `${safeFileName(song.title)} - ${label}.wav`;
+    const dir = path.join(this.dragoutDir, key);
+    const file = path.join(dir, fileName);
+    const exists = await fs.stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!exists) {
+      await fs.mkdir(dir, { recursive: true });
+      if (req.target === 'mixdown') {
+        const info = await readWavInfo(stems[0].file);
+        const frames = Math.max(...(await Promise.all(stems.map((s) => readWavInfo(s.file)))).map((i) => i.frames));
+        await writeChunks(file, format, info.sampleRate, 2, frames, mixdownChunks(stems, mixer));
+      } else {
+        const stem = stems.find((s) => s.name === req.target);
+        if (!stem) throw new StemdeckError('invalid-request', `The song has no stem "${req.target}".`);
+        const info = await readWavInfo(stem.file);
+        await writeChunks(file, format, info.sampleRate, info.channels, info.frames, readWavChunks(stem.file));
+      }
+    }
+    const ref = this.guard.refFor(file);
+    if (!ref) throw new StemdeckError('internal', 'drag-out file outside its folder');
+    return { path: file, fileName, mime: 'audio/wav', ref };
+  }
+
+  async modelInfos(): Promise<ModelInfo[]> {
+    const registry = await this.models(true);
+    const out: ModelInfo[] = [];
+    for (const m of registry.list()) {
+      const man = m.manifest;
+      let sizeBytes = 0;
+      for (const f of man.files) sizeBytes += f.bytes || (await fs.stat(path.resolve(m.dir, f.path)).then((s) => s.size, () => 0));
+      out.push({
+        id: man.id,
+        name: man.name,
+        ...(man.description ? { description: man.description } : {}),
+        architecture: man.architecture,
+        io: man.io,
+        stems: man.stems,
+        sampleRate: man.sampleRate,
+        trained: man.trained,
+        params: man.params,
+        sizeBytes,
+        license: man.license,
+        source: man.source,
+        origin: m.origin,
+        isDefault: registry.defaultId === man.id,
+        ...(man.realtimeFactor ? { realtimeFactor: man.realtimeFactor } : {}),
+        ...(man.metrics ? { metrics: man.metrics } : {}),
+        defaultOverlap: man.segment.overlap,
+      });
+    }
+    return out;
+  }
+
+  async openFiles(paths: string[], over: Partial<SeparationSettings> | undefined): Promise<{
+    jobs: Job[];
+    existing: { path: string; songId: string }[];
+    refused: { path: string; error: { code: StemdeckError['code']; message: string } }[];
+  }> {
+    const settings = await this.resolveSettings(over);
+    const jobs: Job[] = [];
+    const existing: { path: string; songId: string }[] = [];
+    const refused: { path: string; error: { code: StemdeckError['code']; message: string } }[] = [];
+    const files: string[] = [];
+    for (const p of paths) {
+      try {
+        const real = this.guard.checkInput(p);
+        const st = await fs.stat(real);
+        if (st.isDirectory()) files.push(...(await this.expandFolder(real)));
+        else files.push(real);
+      } catch (e) {
+        refused.push({ path: p, error: errorOf(e) });
+      }
+    }
+    for (const file of files) {
+      try {
+        const { hash, bytes } = await hashFile(file);
+        const song = await this.library.findExisting(hash, settings);
+        if (song) existing.push({ path: file, songId: song.id });
+        else jobs.push(this.host.enqueue({ path: file, name: path.basename(file), hash, bytes }, settings));
+      } catch (e) {
+        refused.push({ path: file, error: errorOf(e) });
+      }
+    }
+    return { jobs, existing, refused };
+  }
+
+  doctor(): Parameters<Handlers['doctor.info']> extends never ? never : Promise<Awaited<ReturnType<Handlers['doctor.info']>>> {
+    return (async () => {
+      let ffmpeg: { path: string; source: string } | null = null;
+      try {
+        ffmpeg = locateFfmpeg();
+      } catch {
+        ffmpeg = null;
+      }
+      let onnxruntime: string | null = null;
+      try {
+        const require = createRequire(import.meta.url);
+        onnxruntime = (require('onnxruntime-node/package.json') as { version: string }).version;
+      } catch {
+        onnxruntime = null;
+      }
+      let version = '0.0.0';
+      try {
+        const require = createRequire(import.meta.url);
+        version = (require('../../package.json') as { version: string }).version;
+      } catch {
+        /* packaged layouts differ */
+      }
+      const h = this.host.hostState;
+      return {
+        version,
+        shell: this.options.shell,
+        node: process.versions.node,
+        platform: process.platform,
+        arch: process.arch,
+        ffmpeg,
+        onnxruntime,
+        paths: { appData: this.home, library: this.library.root, models: userModelsDir() },
+        host: { state: h.state, pid: h.pid, restarts: h.restarts },
+        cpus: os.cpus().length,
+      };
+    })();
+  }
+
+  /** The API handlers. Shells spread their own overrides on top (e.g. Electron's files.pick). */
+  handlers(): Partial<Handlers> {
+    return {
+      'library.list': ({ query }) => this.library.list(query),
+      'library.search': ({ query }) => this.library.list(query),
+      'library.get': ({ id }) => this.library.get(id),
+      'library.delete': async ({ id }) => {
+        await this.library.delete(id);
+        this.send('library', { change: 'removed', songId: id });
+        return { ok: true as const };
+      },
+      'library.saveMixer': async ({ id, mixer }) => {
+        await this.library.saveMixer(id, mixer);
+        this.send('library', { change: 'updated', songId: id });
+        return { ok: true as const };
+      },
+      'files.pick': async ({ kind, typedPath }) => {
+        if (!typedPath) throw new StemdeckError('invalid-request', 'Type the path of a file or folder.');
+        if (!path.isAbsolute(typedPath)) throw new StemdeckError('invalid-request', 'Type a full path (starting with / or a drive letter).');
+        const real = this.guard.choose(typedPath);
+        const st = await fs.stat(real);
+        if (kind === 'exportFolder') {
+          if (!st.isDirectory()) throw new StemdeckError('invalid-request', `${typedPath} is not a folder.`);
+          return { paths: [real] };
+        }
+        if (st.isDirectory()) return { paths: await this.expandFolder(real) };
+        if (!AUDIO_EXTENSIONS.has(path.extname(real).toLowerCase()))
+          throw new StemdeckError('input-not-audio', `${path.basename(real)} does not look like an audio file. Choose an audio file (mp3, wav, flac, …).`);
+        return { paths: [real] };
+      },
+      'files.open': ({ paths, settings }) => this.openFiles(paths, settings),
+      'queue.list': () => this.host.list(),
+      'queue.cancel': ({ id }) => this.host.cancel(id),
+      'queue.retry': ({ id }) => this.host.retry(id),
+      'queue.clear': () => {
+        this.host.clear();
+        return { ok: true as const };
+      },
+      'export.run': (req) => this.exportRun(req),
+      'dragout.prepare': (req) => this.dragOut(req),
+      'models.list': () => this.modelInfos(),
+      'settings.get': () => this.settings.get(),
+      'settings.set': async (patch) => {
+        if (patch.model) {
+          const registry = await this.models(true);
+          try {
+            registry.get(patch.model);
+          } catch {
+            throw new StemdeckError('model-unknown', `The model "${patch.model}" is not installed.`);
+          }
+        }
+        const next = await this.settings.set(patch);
+        this.send('settings', next);
+        return next;
+      },
+      'doctor.info': () => this.doctor(),
+    };
+  }
+}
+
+function errorOf(e: unknown): { code: StemdeckError['code']; message: string } {
+  if (e instanceof StemdeckError) return { code: e.code, message: e.message };
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOENT') return { code: 'input-missing', message: 'The file does not exist any more. Choose it again.' };
+  if (code === 'EACCES') return { code: 'input-missing', message: 'Stemdeck may not read this file. Check its permissions.' };
+  return { code: 'internal', message: String(e) };
+}

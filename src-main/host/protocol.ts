@@ -1,0 +1,20 @@
+/** Messages between the app (parent) and the engine host process (child). Structured-clone safe. */
+import type { ApiError, SeparationSettings } from '../api/contract.js';
+
+export interface RunJob {
+  id: string;
+  input: string;
+  /** <library>/.tmp-<jobId>: the worker writes stems/, peaks.bin, artwork.jpg, song.json here. */
+  staging: string;
+  songId: string;
+  settings: SeparationSettings;
+  source: { path: string; name: string; hash: string; bytes: number };
+}
+
+export type ToHost = { type: 'run'; job: RunJob } | { type: 'cancel'; id: string } | { type: 'shutdown' };
+
+export type FromHost =
+  | { type: 'ready'; pid: number }
+  | { type: 'progress'; id: string; stage: 'decode' | 'separate' | 'write' | 'finalize'; fraction: number; etaSeconds: number | null }
+  | { type: 'done'; id: string; staging: string }
+  | { type: 'failed'; id: string; error: ApiError };

@@ -1,0 +1,90 @@
+/**
+ * The engine host process: runs one separation at a time for the app, so that a crash or an
+ * out-of-memory in the engine never takes the window down. Started by EngineHost (host.ts) with
+ * child_process.fork (Node, browser shell, tests) or Electron's utilityProcess.fork.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { probeAudio } from '../engine/decode.js';
+import { separateFile } from '../engine/separate.js';
+import { loadRegistry } from '../engine/registry.js';
+import { isStemdeckError } from '../engine/errors.js';
+import { finalizeSong } from '../library/finalize.js';
+import type { FromHost, RunJob, ToHost } from './protocol.js';
+
+interface ParentPortLike {
+  on(event: 'message', cb: (e: { data: unknown }) => void): void;
+  postMessage(msg: unknown): void;
+}
+const parentPort = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
+
+function send(msg: FromHost): void {
+  if (parentPort) parentPort.postMessage(msg);
+  else process.send?.(msg);
+}
+
+const running = new Map<string, AbortController>();
+
+async function run(job: RunJob): Promise<void> {
+  const ac = new AbortController();
+  running.set(job.id, ac);
+  const started = Date.now();
+  try {
+    await fs.rm(job.staging, { recursive: true, force: true });
+    await fs.mkdir(path.join(job.staging, 'stems'), { recursive: true });
+    const probe = await probeAudio(job.input);
+    const registry = await loadRegistry();
+    const model = registry.get(job.settings.model);
+    const result = await separateFile({
+      input: job.input,
+      outDir: path.join(job.staging, 'stems'),
+      model,
+      format: 'wav',
+      device: job.settings.device,
+      ...(job.settings.overlap === null ? {} : { overlap: job.settings.overlap }),
+      signal: ac.signal,
+      onProgress: (p) => {
+        send({ type: 'progress', id: job.id, stage: p.stage, fraction: Math.min(1, Math.max(0, p.fraction)) * 0.95, etaSeconds: p.etaSeconds });
+      },
+    });
+    if (ac.signal.aborted) throw ac.signal.reason;
+    send({ type: 'progress', id: job.id, stage: 'finalize', fraction: 0.96, etaSeconds: null });
+    await finalizeSong({
+      staging: job.staging,
+      id: job.songId,
+      source: job.source,
+      settings: job.settings,
+      model: { id: model.manifest.id, name: model.manifest.name },
+      outputs: result.outputs,
+      stemOrder: model.manifest.stems,
+      tags: probe.tags,
+      hasArtwork: probe.hasArtwork,
+      durationSeconds: result.durationSeconds || probe.durationSeconds,
+      stats: { seconds: (Date.now() - started) / 1000, realtimeFactor: result.realtimeFactor },
+    });
+    send({ type: 'done', id: job.id, staging: job.staging });
+  } catch (e) {
+    await fs.rm(job.staging, { recursive: true, force: true }).catch(() => undefined);
+    const error = ac.signal.aborted
+      ? { code: 'cancelled' as const, message: 'Cancelled.' }
+      : isStemdeckError(e)
+        ? { code: e.code, message: e.message }
+        : { code: 'internal' as const, message: `The separation failed: ${e instanceof Error ? e.message : String(e)}` };
+    send({ type: 'failed', id: job.id, error });
+  } finally {
+    running.delete(job.id);
+  }
+}
+
+function onMessage(raw: unknown): void {
+  const msg = raw as ToHost;
+  if (msg.type === 'run') void run(msg.job);
+  else if (msg.type === 'cancel') running.get(msg.id)?.abort(new Error('cancelled'));
+  else if (msg.type === 'shutdown') process.exit(0);
+}
+
+if (parentPort) parentPort.on('message', (e) => onMessage(e.data));
+else process.on('message', onMessage);
+// A parent that dies takes its engine host with it.
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', pid: process.pid });

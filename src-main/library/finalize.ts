@@ -1,0 +1,111 @@
+/**
+ * Completes a song folder after the engine wrote its stems into `<staging>/stems/`:
+ * waveform peaks, artwork, then song.json (all atomic). Runs in the engine host process.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { SongSchema, type SeparationSettings, type Song } from '../api/contract.js';
+import { encodePeaks, PeaksBuilder, PEAKS_LEVELS } from '../api/peaks.js';
+import { defaultMix } from '../shared/mix-law.js';
+import { locateFfmpeg } from '../engine/ffmpeg.js';
+import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { readWavChunks, readWavInfo } from './wav.js';
+
+export interface FinalizeOptions {
+  staging: string;
+  id: string;
+  source: { path: string; name: string; hash: string; bytes: number };
+  settings: SeparationSettings;
+  model: { id: string; name: string };
+  /** Stem name → file written by the engine (inside `<staging>/stems/`). */
+  outputs: Record<string, string>;
+  stemOrder: string[];
+  tags: { title?: string; artist?: string; album?: string };
+  hasArtwork: boolean;
+  durationSeconds: number;
+  stats?: { seconds: number; realtimeFactor: number };
+  createdAt?: string;
+}
+
+export async function computePeaks(files: string[]): Promise<{ data: Uint8Array; frames: number; sampleRate: number }> {
+  const infos = await Promise.all(files.map((f) => readWavInfo(f)));
+  const frames = Math.max(0, ...infos.map((i) => i.frames));
+  const sampleRate = infos[0]?.sampleRate ?? 44100;
+  const stems: Int8Array[][] = [];
+  for (const f of files) {
+    const b = new PeaksBuilder(frames, PEAKS_LEVELS);
+    for await (const chunk of readWavChunks(f, 1 << 16)) b.push(chunk);
+    stems.push(b.levelData());
+  }
+  return { data: encodePeaks(sampleRate, frames, PEAKS_LEVELS, stems), frames, sampleRate };
+}
+
+/** Extracts the embedded cover (if any) to `<dir>/artwork.jpg`; returns false when there is none. */
+export async function extractArtwork(input: string, out: string): Promise<boolean> {
+  let ffmpeg: string;
+  try {
+    ffmpeg = locateFfmpeg().path;
+  } catch {
+    return false;
+  }
+  const tmp = `${out}.part.jpg`;
+  const ok = await new Promise<boolean>((resolve) => {
+    const p = spawn(
+      ffmpeg,
+      ['-nostdin', '-v', 'error', '-y', '-i', input, '-map', '0:v:0', '-frames:v', '1', '-vf', "scale='min(600,iw)':-2", '-f', 'image2', '-c:v', 'mjpeg', tmp],
+      { stdio: 'ignore' },
+    );
+    p.on('error', () => resolve(false));
+    p.on('close', (code) => resolve(code === 0));
+  });
+  if (!ok) {
+    await fs.rm(tmp, { force: true });
+    return false;
+  }
+  const st = await fs.stat(tmp).catch(() => null);
+  if (!st || st.size === 0) {
+    await fs.rm(tmp, { force: true });
+    return false;
+  }
+  await fs.rename(tmp, out);
+  return true;
+}
+
+export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
+  const stemsDir = path.join(o.staging, 'stems');
+  await fs.mkdir(stemsDir, { recursive: true });
+  const stems: Song['stems'] = [];
+  for (const name of o.stemOrder) {
+    const src = o.outputs[name];
+    if (!src) continue;
+    const rel = `stems/${name}${path.extname(src) || '.wav'}`;
+    const dest = path.join(o.staging, rel);
+    if (path.resolve(src) !== path.resolve(dest)) await fs.rename(src, dest);
+    stems.push({ name, file: rel, ref: { root: 'library', path: `${o.id}/${rel}` } });
+  }
+  const wavs = stems.map((s) => path.join(o.staging, s.file));
+  const peaks = await computePeaks(wavs);
+  await writeFileAtomic(path.join(o.staging, 'peaks.bin'), peaks.data);
+  const hasArt = o.hasArtwork ? await extractArtwork(o.source.path, path.join(o.staging, 'artwork.jpg')) : false;
+  const title = o.tags.title?.trim() || o.source.name.replace(/\.[^.]+$/, '');
+  const song: Song = SongSchema.parse({
+    version: 1,
+    id: o.id,
+    createdAt: o.createdAt ?? new Date().toISOString(),
+    source: o.source,
+    tags: o.tags,
+    title,
+    artwork: hasArt ? { root: 'library', path: `${o.id}/artwork.jpg` } : null,
+    durationSeconds: o.durationSeconds,
+    sampleRate: peaks.sampleRate,
+    model: o.model,
+    settings: o.settings,
+    stems,
+    peaks: { file: 'peaks.bin', ref: { root: 'library', path: `${o.id}/peaks.bin` }, levels: [...PEAKS_LEVELS], frames: peaks.frames, sampleRate: peaks.sampleRate },
+    mixer: { ...defaultMix(stems.map((s) => s.name)), loop: null },
+    ...(o.stats ? { stats: o.stats } : {}),
+  });
+  await writeJsonAtomic(path.join(o.staging, 'song.json'), song);
+  return song;
+}
