@@ -1,0 +1,462 @@
+/**
+ * `npm run bench` — speed and memory of every bundled model (issue 7). Not part of `npm test`.
+ *
+ *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--batch N] [--threads N]
+ *                    [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
+ *
+ * For each bundled model: a generated stereo test song (ffmpeg, cached in os.tmpdir()) is
+ * separated in a child process (so its peak RSS — VmHWM — is the engine's alone), timing
+ *   endToEndSeconds   decode → separate → write, the whole separateFile() call
+ *   inferenceSeconds  SeparationResult.inferenceSeconds (ONNX Runtime run() time only)
+ *   overheadRatio     endToEndSeconds / inferenceSeconds
+ *   realtimeFactor    song seconds / endToEndSeconds
+ *   peakRssMB         VmHWM of the child, MiB
+ * plus the mixer's time to first audio after opening a separated song (A2's headless
+ * Chromium e2e helpers; null when they are not available), a PNG chart in bench-results/,
+ * and a detailed JSON (load averages, batch memory series) next to it.
+ *
+ * `--json` prints exactly {"models":[{id, realtimeFactor, inferenceSeconds, endToEndSeconds,
+ * overheadRatio, peakRssMB}], "timeToFirstAudioMs"} on stdout (everything else goes to stderr).
+ * `--batch N` separates N short distinct files in ONE child process and checks that its RSS
+ * stays flat. `--update-manifests` writes the measured realtimeFactor into each bundled manifest.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const resultsDir = path.join(root, 'bench-results');
+const SONG_VERSION = 'v1';
+
+interface Args {
+  json: boolean;
+  seconds: number;
+  models: string[] | null;
+  batch: number;
+  threads: number | null;
+  updateManifests: boolean;
+  cpuProf: boolean;
+  chart: boolean;
+  ttfa: boolean;
+  format: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {
+    json: false,
+    seconds: 600,
+    models: null,
+    batch: 0,
+    threads: null,
+    updateManifests: false,
+    cpuProf: false,
+    chart: true,
+    ttfa: true,
+    format: 'wav',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${k} needs a value`);
+      return v;
+    };
+    if (k === '--json') a.json = true;
+    else if (k === '--seconds') a.seconds = Number(next());
+    else if (k === '--models') a.models = next().split(',').filter(Boolean);
+    else if (k === '--batch') a.batch = Number(next());
+    else if (k === '--threads') a.threads = Number(next());
+    else if (k === '--format') a.format = next();
+    else if (k === '--update-manifests') a.updateManifests = true;
+    else if (k === '--cpu-prof') a.cpuProf = true;
+    else if (k === '--no-chart') a.chart = false;
+    else if (k === '--no-ttfa') a.ttfa = false;
+    else if (k === '--help' || k === '-h') {
+      process.stderr.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${k}`);
+  }
+  if (!(a.seconds > 0)) throw new Error('--seconds must be > 0');
+  if (!(a.batch >= 0)) throw new Error('--batch must be ≥ 0');
+  return a;
+}
+
+const log = (msg: string): void => void process.stderr.write(msg + '\n');
+
+// ─── test audio ──────────────────────────────────────────────────────────────────
+
+async function ffmpegPath(): Promise<string> {
+  const { locateFfmpeg } = await import('../src-main/engine/ffmpeg.js');
+  return locateFfmpeg().path;
+}
+
+/**
+ * A 30-s stereo "song" pattern at 44.1 kHz: a decaying 55 Hz kick on every beat (120 bpm),
+ * a stepping bass line, noise hi-hats on the off-beats and a vibrato "voice" whose pitch
+ * changes every second, panned differently per channel. `variant` shifts pitches and the
+ * noise seed so batch files differ.
+ */
+function patternExpr(variant: number): string {
+  const f = 1 + (variant % 12) / 24;
+  const ch = (c: number, voiceHz: number, pan: number): string =>
+    [
+      `0.45*sin(2*PI*55*t)*exp(-mod(t,0.5)*12)`,
+      `0.22*sin(2*PI*${(55 * f).toFixed(3)}*(1+floor(mod(t/2,4))/4)*t)`,
+      `${(0.14 * pan).toFixed(3)}*(2*random(${c})-1)*exp(-mod(t+0.25,0.5)*40)`,
+      `${(0.16 * (2 - pan)).toFixed(3)}*sin(2*PI*${(voiceHz * f).toFixed(3)}*(1+floor(mod(t,3))/8)*t+3*sin(2*PI*5*t))`,
+    ].join('+');
+  return `${ch(0, 440, 1.2)}|${ch(1, 330, 0.8)}`;
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} failed: ${r.stderr?.slice(-2000)}`);
+}
+
+/** A stereo 44.1 kHz FLAC of `seconds`, cached in os.tmpdir()/stemdeck-bench. */
+export async function testSong(seconds: number, variant = 0): Promise<string> {
+  const dir = path.join(os.tmpdir(), 'stemdeck-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, `song-${SONG_VERSION}-${variant}-${seconds}s.flac`);
+  if (fs.existsSync(out)) return out;
+  const ff = await ffmpegPath();
+  const pattern = path.join(dir, `pattern-${SONG_VERSION}-${variant}.flac`);
+  if (!fs.existsSync(pattern)) {
+    const tmp = `${pattern}.${process.pid}.tmp.flac`;
+    run(ff, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+      `aevalsrc=exprs='${patternExpr(variant)}':s=44100:d=30`, '-c:a', 'flac', tmp]);
+    fs.renameSync(tmp, pattern);
+  }
+  const tmp = `${out}.${process.pid}.tmp.flac`;
+  run(ff, ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', '-1', '-i', pattern, '-t', String(seconds),
+    '-c:a', 'flac', tmp]);
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+// ─── child: one separation (or a batch) in its own process ─────────────────────────
+
+interface ChildResult {
+  id: string;
+  durationSeconds: number;
+  endToEndSeconds: number;
+  inferenceSeconds: number;
+  vmHwmKB: number;
+  /** batch mode only: VmRSS (KiB) after each file, and per-file seconds. */
+  rssSeriesKB?: number[];
+  fileSeconds?: number[];
+}
+
+function procStatusKB(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(s);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function child(argv: string[]): Promise<void> {
+  const opt = JSON.parse(argv[0]) as {
+    model: string; inputs: string[]; outDir: string; result: string; threads: number | null; format: string;
+  };
+  const engine = await import('../src-main/engine/index.js');
+  const registry = await engine.loadRegistry();
+  const model = registry.get(opt.model);
+  const series: number[] = [];
+  const fileSeconds: number[] = [];
+  let durationSeconds = 0;
+  let inferenceSeconds = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < opt.inputs.length; i++) {
+    const outDir = opt.inputs.length === 1 ? opt.outDir : path.join(opt.outDir, String(i));
+    const f0 = performance.now();
+    const r = await engine.separateFile({
+      input: opt.inputs[i],
+      outDir,
+      model,
+      format: opt.format as never,
+      ...(opt.threads ? { threads: opt.threads } : {}),
+    });
+    fileSeconds.push((performance.now() - f0) / 1000);
+    durationSeconds += r.durationSeconds;
+    inferenceSeconds += r.inferenceSeconds;
+    if (opt.inputs.length > 1) {
+      fs.rmSync(outDir, { recursive: true, force: true });
+      series.push(procStatusKB('self', 'VmRSS'));
+    }
+  }
+  const endToEndSeconds = (performance.now() - t0) / 1000;
+  const res: ChildResult = {
+    id: typeof model === 'string' ? model : model.manifest.id,
+    durationSeconds,
+    endToEndSeconds,
+    inferenceSeconds,
+    vmHwmKB: procStatusKB('self', 'VmHWM'),
+    ...(opt.inputs.length > 1 ? { rssSeriesKB: series, fileSeconds } : {}),
+  };
+  fs.writeFileSync(opt.result, JSON.stringify(res));
+}
+
+async function runChild(
+  args: Args,
+  model: string,
+  inputs: string[],
+  tag: string,
+): Promise<ChildResult & { parentHwmKB: number; load: [number, number] }> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-bench-run-'));
+  const resultFile = path.join(work, 'result.json');
+  const opt = { model, inputs, outDir: path.join(work, 'out'), result: resultFile, threads: args.threads, format: args.format };
+  const nodeArgs = ['--import', 'tsx'];
+  if (args.cpuProf) {
+    fs.mkdirSync(path.join(resultsDir, 'prof'), { recursive: true });
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', path.join(resultsDir, 'prof'), '--cpu-prof-name', `${tag}-${Date.now()}.cpuprofile`);
+  }
+  const load0 = os.loadavg()[0];
+  const cp = spawn(process.execPath, [...nodeArgs, fileURLToPath(import.meta.url), '--child', JSON.stringify(opt)], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  // Also sample VmHWM from outside, in case the child dies before reporting.
+  let parentHwmKB = 0;
+  const timer = setInterval(() => {
+    if (cp.pid) parentHwmKB = Math.max(parentHwmKB, procStatusKB(cp.pid, 'VmHWM'));
+  }, 250);
+  const code = await new Promise<number | null>((resolve) => cp.on('exit', (c) => resolve(c)));
+  clearInterval(timer);
+  const load1 = os.loadavg()[0];
+  try {
+    if (code !== 0) throw new Error(`benchmark child for ${model} exited with ${code}`);
+    const r = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as ChildResult;
+    return { ...r, parentHwmKB, load: [load0, load1] };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ─── time to first audio (A2's e2e helpers) ──────────────────────────────────────
+
+async function timeToFirstAudio(): Promise<{ ms: number | null; note: string }> {
+  const helper = path.join(root, 'test', 'e2e', 'helpers.ts');
+  if (!fs.existsSync(helper)) return { ms: null, note: 'test/e2e/helpers.ts (A2) not present' };
+  try {
+    const mod = (await import(helper)) as { measureTimeToFirstAudio?: () => Promise<number> };
+    if (typeof mod.measureTimeToFirstAudio !== 'function')
+      return { ms: null, note: 'test/e2e/helpers.ts has no measureTimeToFirstAudio()' };
+    return { ms: await mod.measureTimeToFirstAudio(), note: 'headless Chromium via test/e2e/helpers.ts' };
+  } catch (e) {
+    return { ms: null, note: `time to first audio failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+// ─── chart ───────────────────────────────────────────────────────────────────────
+
+interface Row {
+  id: string;
+  realtimeFactor: number;
+  inferenceSeconds: number;
+  endToEndSeconds: number;
+  overheadRatio: number;
+  peakRssMB: number;
+}
+
+function esc(s: string): string {
+  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+}
+
+function chartSvg(rows: Row[], title: string): string {
+  const W = 960;
+  const panels: { key: keyof Row; label: string; target?: number; better: 'high' | 'low' }[] = [
+    { key: 'realtimeFactor', label: 'real-time factor (×, end to end)', target: 20, better: 'high' },
+    { key: 'overheadRatio', label: 'overhead ratio (end to end / inference)', target: 1.15, better: 'low' },
+    { key: 'peakRssMB', label: 'peak RSS (MiB)', target: 600, better: 'low' },
+  ];
+  const rowH = 26;
+  const panelH = 40 + rows.length * rowH + 20;
+  const H = 70 + panels.length * panelH;
+  const left = 200;
+  const right = W - 110;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="DejaVu Sans, Arial, sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="20" y="34" font-size="20" font-weight="bold">Stemdeck benchmark</text>`,
+    `<text x="20" y="56" font-size="12" fill="#555">${esc(title)}</text>`,
+  ];
+  panels.forEach((p, pi) => {
+    const y0 = 70 + pi * panelH;
+    const vals = rows.map((r) => Number(r[p.key]));
+    const max = Math.max(p.target ?? 0, ...vals) * 1.1 || 1;
+    const x = (v: number): number => left + ((right - left) * v) / max;
+    parts.push(`<text x="20" y="${y0 + 24}" font-size="14" font-weight="bold">${esc(p.label)}</text>`);
+    rows.forEach((r, i) => {
+      const v = Number(r[p.key]);
+      const y = y0 + 36 + i * rowH;
+      const ok = p.target === undefined ? true : p.better === 'high' ? v >= p.target : v <= p.target;
+      parts.push(
+        `<text x="${left - 8}" y="${y + 15}" font-size="12" text-anchor="end">${esc(r.id)}</text>`,
+        `<rect x="${left}" y="${y + 3}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${rowH - 8}" fill="${ok ? '#3a7' : '#d54'}"/>`,
+        `<text x="${(x(v) + 6).toFixed(1)}" y="${y + 15}" font-size="12">${v.toFixed(p.key === 'overheadRatio' ? 3 : 1)}</text>`,
+      );
+    });
+    if (p.target !== undefined) {
+      const tx = x(p.target).toFixed(1);
+      parts.push(
+        `<line x1="${tx}" x2="${tx}" y1="${y0 + 32}" y2="${y0 + 36 + rows.length * rowH}" stroke="#222" stroke-dasharray="4 3"/>`,
+        `<text x="${tx}" y="${y0 + 30}" font-size="11" text-anchor="middle" fill="#222">target ${p.target}</text>`,
+      );
+    }
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function chromiumPath(): string | null {
+  for (const p of [process.env.CHROMIUM_PATH, process.env.PUPPETEER_EXECUTABLE_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
+    if (p && fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** SVG → PNG with headless Chromium's --screenshot (no downloads); returns the PNG path or null. */
+function renderPng(svgFile: string, pngFile: string, w: number, h: number): string | null {
+  const chrome = chromiumPath();
+  if (!chrome) return null;
+  const prof = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-bench-chrome-'));
+  try {
+    const r = spawnSync(chrome, ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', `--user-data-dir=${prof}`,
+      `--window-size=${w},${h}`, `--screenshot=${pngFile}`, `file://${svgFile}`], { stdio: 'ignore', timeout: 60_000 });
+    return r.status === 0 && fs.existsSync(pngFile) ? pngFile : null;
+  } finally {
+    fs.rmSync(prof, { recursive: true, force: true });
+  }
+}
+
+// ─── main ────────────────────────────────────────────────────────────────────────
+
+function linearSlope(ys: number[]): number {
+  const n = ys.length;
+  if (n < 2) return 0;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, i) => {
+    num += (i - mx) * (y - my);
+    den += (i - mx) ** 2;
+  });
+  return num / den;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const { loadRegistry } = await import('../src-main/engine/index.js');
+  const registry = await loadRegistry();
+  const bundled = registry.list().filter((m) => m.origin === 'bundled');
+  const ids = args.models ?? bundled.map((m) => m.manifest.id);
+  if (ids.length === 0) throw new Error('no bundled models found in resources/models');
+  log(`bench: ${ids.join(', ')} on a ${args.seconds}-s song, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const song = await testSong(args.seconds);
+  const rows: Row[] = [];
+  const detail: Record<string, unknown>[] = [];
+  for (const id of ids) {
+    log(`bench: ${id} …`);
+    const r = await runChild(args, id, [song], id);
+    const peak = Math.max(r.vmHwmKB, r.parentHwmKB) / 1024;
+    const row: Row = {
+      id,
+      realtimeFactor: round(r.durationSeconds / r.endToEndSeconds, 2),
+      inferenceSeconds: round(r.inferenceSeconds, 3),
+      endToEndSeconds: round(r.endToEndSeconds, 3),
+      overheadRatio: round(r.endToEndSeconds / r.inferenceSeconds, 3),
+      peakRssMB: round(peak, 1),
+    };
+    rows.push(row);
+    detail.push({ ...row, songSeconds: r.durationSeconds, loadAvg1mBefore: r.load[0], loadAvg1mAfter: r.load[1] });
+    log(`  ${id}: ${row.realtimeFactor}× real time, e2e ${row.endToEndSeconds}s, inference ${row.inferenceSeconds}s, ` +
+      `overhead ${row.overheadRatio}, peak RSS ${row.peakRssMB} MiB (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)})`);
+  }
+
+  let batch: Record<string, unknown> | null = null;
+  if (args.batch > 0) {
+    const id = args.models?.[0] ?? registry.defaultId ?? ids[0];
+    const inputs: string[] = [];
+    for (let i = 0; i < args.batch; i++) inputs.push(await testSong(10 + (i % 7), i % 12));
+    log(`bench: batch of ${args.batch} files with ${id} in one process …`);
+    const r = await runChild(args, id, inputs, `batch-${id}`);
+    const mb = (r.rssSeriesKB ?? []).map((k) => k / 1024);
+    const warm = mb.slice(Math.min(5, mb.length - 1));
+    const slope = linearSlope(warm);
+    const growth = warm.length ? Math.max(...warm) - warm[0] : 0;
+    const flat = slope * 100 < 50 && growth < 100;
+    batch = {
+      model: id, files: args.batch, peakRssMB: round(Math.max(r.vmHwmKB, r.parentHwmKB) / 1024, 1),
+      rssAfterFileMB: mb.map((v) => round(v, 1)), slopeMBPer100Files: round(slope * 100, 1),
+      growthAfterWarmupMB: round(growth, 1), flat, load: r.load,
+    };
+    log(`  batch: RSS ${mb[0]?.toFixed(0)} → ${mb[mb.length - 1]?.toFixed(0)} MiB, slope ${(slope * 100).toFixed(1)} MiB/100 files, ` +
+      `growth after warm-up ${growth.toFixed(1)} MiB → ${flat ? 'flat' : 'NOT flat'} (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)})`);
+  }
+
+  const ttfa = args.ttfa ? await timeToFirstAudio() : { ms: null, note: 'skipped (--no-ttfa)' };
+  log(`  time to first audio: ${ttfa.ms === null ? 'null' : `${ttfa.ms.toFixed(0)} ms`} (${ttfa.note})`);
+
+  if (args.updateManifests) {
+    for (const row of rows) {
+      const m = bundled.find((b) => b.manifest.id === row.id);
+      if (!m) continue;
+      const file = path.join(m.dir, 'manifest.json');
+      const candidates = [file, path.join(m.dir, `${row.id}.json`)].filter((f) => fs.existsSync(f));
+      for (const f of candidates) {
+        const json = JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+        if (json.id !== row.id) continue;
+        json.realtimeFactor = row.realtimeFactor;
+        const tmp = `${f}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
+        fs.renameSync(tmp, f);
+        log(`  wrote realtimeFactor ${row.realtimeFactor} into ${path.relative(root, f)}`);
+      }
+    }
+  }
+
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const title = `${args.seconds}-s stereo test song · ${os.cpus().length} cores · load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} · ${new Date().toISOString()}`;
+  const full = { when: new Date().toISOString(), cores: os.cpus().length, songSeconds: args.seconds, models: detail, batch,
+    timeToFirstAudioMs: ttfa.ms, timeToFirstAudioNote: ttfa.note };
+  fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(full, null, 2));
+  if (args.chart && rows.length) {
+    const svg = chartSvg(rows, title);
+    const svgFile = path.join(resultsDir, `bench-${stamp}.svg`);
+    fs.writeFileSync(svgFile, svg);
+    const h = Number(/height="(\d+)"/.exec(svg)![1]);
+    const png = renderPng(svgFile, path.join(resultsDir, `bench-${stamp}.png`), 960, h);
+    if (png) fs.copyFileSync(png, path.join(resultsDir, 'bench-latest.png'));
+    log(`  chart: ${png ? path.relative(root, png) : `no Chromium found; SVG only: ${path.relative(root, svgFile)}`}`);
+  }
+  const out = { models: rows, timeToFirstAudioMs: ttfa.ms === null ? null : round(ttfa.ms, 1) };
+  if (args.json) process.stdout.write(JSON.stringify(out) + '\n');
+  else {
+    for (const r of rows) log(`${r.id}\t${r.realtimeFactor}×\toverhead ${r.overheadRatio}\t${r.peakRssMB} MiB`);
+  }
+}
+
+function round(v: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv.slice(3)).catch((e: unknown) => {
+    process.stderr.write(`bench child: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+} else if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
