@@ -164,6 +164,14 @@ export async function startBrowserShell(opts: BrowserShellOptions): Promise<Brow
     res.setHeader('cross-origin-resource-policy', 'same-origin');
     if (!hostOk(req.headers.host)) return sendError(res, 403, 'path-forbidden', 'Wrong Host header.');
     if (!originOk(req.headers.origin)) return sendError(res, 403, 'path-forbidden', 'Cross-origin requests are refused.');
+    const rawPath = (req.url ?? '/').split('?')[0];
+    let decodedSegments: string[];
+    try {
+      decodedSegments = decodeURIComponent(rawPath).split(/[/\\]/);
+    } catch {
+      return sendError(res, 400, 'invalid-request', 'Bad URL.');
+    }
+    if (decodedSegments.includes('..') || rawPath.includes('\0')) return sendError(res, 400, 'path-forbidden', 'Paths may not contain "..".');
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const pathname = url.pathname;
 
