@@ -13,7 +13,7 @@
  *   say `normalize: "mixture-std"` and the engine (separate.ts) does it around this adapter.
  * - Segments of N samples with 25 % overlap, weighted by a triangle (weight = 1..N/2..1, power 1)
  *   and normalised by the summed weights: the engine's overlap-add (manifest.segment.overlap =
- *   0.25, `weighting` below). Demucs's random time shifts (shifts=1 in its CLI) are not applied:
+ *   0.25, `window()` below). Demucs's random time shifts (shifts=1 in its CLI) are not applied:
  *   Stemdeck's output is deterministic (equivalent to apply_model(shifts=0)).
  * - A last segment shorter than N is zero-padded by the engine; Demucs pads it symmetrically
  *   (TensorChunk.padded). The triangle weights make the difference inaudible at the track's end.
@@ -25,14 +25,13 @@ import type { AdapterContext, ModelAdapter, Planar } from './types.js';
 import { contractError, expectDims, requireNames } from './common.js';
 import { StemdeckError } from '../errors.js';
 import { ort } from '../onnx.js';
+import { registerAdapter } from './index.js';
 
 export class HtdemucsAdapter implements ModelAdapter {
   readonly segmentSamples: number;
   /** The Mixxx graph has a fixed batch of 1. */
   readonly maxBatch = 1;
   readonly stems: string[];
-  /** Overlap-add weighting upstream uses (demucs/apply.py): a triangle. */
-  readonly weighting = 'triangular' as const;
   private readonly channels: number;
 
   constructor(
@@ -46,6 +45,11 @@ export class HtdemucsAdapter implements ModelAdapter {
     this.segmentSamples = m.segment.samples;
     this.stems = [...m.stems];
     this.channels = m.channels;
+  }
+
+  /** Demucs's overlap-add weights (demucs/apply.py): 1, 2, …, N/2, …, 2, 1 (scaled; power 1). */
+  window(segmentSamples: number): Float32Array {
+    return demucsWeights(segmentSamples);
   }
 
   async process(segments: Planar[]): Promise<Planar[][]> {
@@ -78,6 +82,20 @@ export class HtdemucsAdapter implements ModelAdapter {
 
 export function createHtdemucsAdapter(model: InstalledModel, ctx: AdapterContext): ModelAdapter {
   return new HtdemucsAdapter(model, ctx);
+}
+
+registerAdapter('htdemucs', createHtdemucsAdapter);
+
+/** weight = cat(arange(1, N//2 + 1), arange(N − N//2, 0, −1)) / max, as demucs/apply.py. */
+export function demucsWeights(n: number): Float32Array {
+  const half = Math.floor(n / 2);
+  const w = new Float32Array(n);
+  for (let i = 0; i < half; i++) w[i] = i + 1;
+  for (let i = half; i < n; i++) w[i] = n - i;
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, w[i]);
+  for (let i = 0; i < n; i++) w[i] /= max;
+  return w;
 }
 
 /**

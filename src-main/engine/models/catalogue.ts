@@ -166,10 +166,13 @@ export function uvrStemNames(row: UvrMdxRow): { primary: string; secondary: stri
   }
 }
 
-/** UVR's default MDX step is chunk − nFft (separate.py), expressed as the manifest's overlap fraction. */
+/**
+ * MDX-Net segmenting: UVR's chunk of hop·(dimT − 1) samples; overlap 3·nFft so the adapter's
+ * blend (adapters/mdx.ts window()) can skip each segment's inexact nFft-sample edges.
+ */
 export function mdxSegment(p: { nFft: number; dimT: number }): { samples: number; overlap: number } {
   const samples = 1024 * (p.dimT - 1);
-  return { samples, overlap: Math.min(0.9, Math.ceil((p.nFft / samples) * 1e4) / 1e4) };
+  return { samples, overlap: Math.min(0.9, Math.ceil(((3 * p.nFft) / samples) * 1e4) / 1e4) };
 }
 
 export function lookupUvrHash(hash: string, catalogue = loadCatalogue()): UvrMdxRow | undefined {
