@@ -103,8 +103,10 @@ export class OverlapAdd {
     readonly size: number,
     readonly stride: number,
     overlapSamples: number,
+    /** Custom weights (an adapter's `window`), else the trapezoid crossfade. */
+    window?: Float32Array,
   ) {
-    this.window = crossfadeWindow(size, overlapSamples);
+    this.window = window && window.length === size ? window : crossfadeWindow(size, overlapSamples);
     this.acc = Array.from({ length: stems }, () => Array.from({ length: channels }, () => new Float32Array(size)));
     this.wsum = new Float32Array(size);
   }

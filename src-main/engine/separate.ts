@@ -212,7 +212,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   for (const s of wanted) writers.set(s, createStemWriter(path.join(outDir, `${s}.${ext}`), C, SR, format));
 
   const segmenter = new Segmenter(C, N, stride);
-  const ola = new OverlapAdd(allStems.length, C, N, stride, N - stride);
+  const ola = new OverlapAdd(allStems.length, C, N, stride, N - stride, adapter.window?.(N, N - stride));
   const mix = new MixFifo(C);
   let emitted = 0;
   let segmentsDone = 0;

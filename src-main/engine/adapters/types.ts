@@ -35,6 +35,12 @@ export interface ModelAdapter {
   /** Stems returned by process(), in order. */
   readonly stems: string[];
   process(segments: Planar[]): Promise<Planar[][]>;
+  /**
+   * Optional overlap-add weights for one segment (length segmentSamples, strictly positive),
+   * for contracts whose upstream blends segments its own way (M1: Demucs's triangle, UVR's Hann).
+   * Default: the engine's trapezoid crossfade (segments.ts crossfadeWindow).
+   */
+  window?(segmentSamples: number, overlapSamples: number): Float32Array;
 }
 
 export type AdapterFactory = (model: InstalledModel, ctx: AdapterContext) => ModelAdapter | Promise<ModelAdapter>;
