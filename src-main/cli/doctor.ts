@@ -175,7 +175,9 @@ export async function installCuda(): Promise<number> {
     'Fetching the ONNX Runtime CUDA 12 provider (Microsoft.ML.OnnxRuntime.Gpu.Linux from api.nuget.org, a few hundred MB)…\n' +
       'It needs internet access, an NVIDIA GPU driver, CUDA 12 and cuDNN 9 to be used.\n',
   );
-  let tail = '';
+  // The script logs "Downloading …" / "Extracting …" on stdout (shown); failures end in an
+  // unhandled rejection with a stack trace on stderr (kept, and reduced to its error line).
+  let errText = '';
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [script], {
       cwd: root,
@@ -183,14 +185,12 @@ export async function installCuda(): Promise<number> {
       env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12', npm_config_onnxruntime_node_install_cuda: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const onData = (d: Buffer): void => {
-      process.stderr.write(d);
-      tail = (tail + d.toString('utf8')).slice(-4000);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
+    child.stderr.on('data', (d: Buffer) => {
+      errText = (errText + d.toString('utf8')).slice(-8000);
+    });
     child.on('error', (e) => {
-      tail += e.message;
+      errText += `\nError: ${e.message}`;
       resolve(1);
     });
     child.on('close', (c) => resolve(c ?? 1));
@@ -200,12 +200,14 @@ export async function installCuda(): Promise<number> {
     process.stderr.write(`CUDA provider installed: ${lib}\nUse it with \`stemdeck separate --device cuda …\` (or auto).\n`);
     return 0;
   }
-  const reason =
-    /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|getaddrinfo|socket hang up/i.exec(tail)?.[0] ?? null;
+  const errorLine = /^\w*Error: .*$/m.exec(errText)?.[0] ?? errText.trim().split('\n').pop() ?? '';
+  const network = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|getaddrinfo|socket hang up|proxy/i.test(errText);
   error(
-    `could not fetch the CUDA provider${reason ? ` (network error: ${reason})` : ''}. ` +
-      'This needs internet access to api.nuget.org; CPU separation keeps working. ' +
-      'Connect and run `stemdeck doctor --install-cuda` again.',
+    network
+      ? `could not fetch the CUDA provider: no connection to api.nuget.org (${errorLine.trim()}). ` +
+          'It needs internet access; CPU separation keeps working. Connect and run `stemdeck doctor --install-cuda` again.'
+      : `could not install the CUDA provider (${errorLine.trim() || `install script exit code ${code}`}). ` +
+          'CPU separation keeps working; run `stemdeck doctor --install-cuda` again, or reinstall with `npm install`.',
   );
   return 1;
 }

@@ -80,3 +80,19 @@ test('doctor with a broken STEMDECK_FFMPEG says what to do and exits non-zero', 
   assert.equal(d.ok, false);
   assert.match(d.ffmpeg.error ?? '', /STEMDECK_FFMPEG/);
 });
+
+test('doctor --install-cuda without a connection fails with a clear one-line reason', async () => {
+  // global-agent (used by onnxruntime-node's install script) routes through this proxy: port 9 refuses
+  // the connection, so the download fails the same way as offline, whatever the network here.
+  const proxy = 'http://127.0.0.1:9';
+  const r = await runCli(['doctor', '--install-cuda'], { env: { GLOBAL_AGENT_HTTP_PROXY: proxy, GLOBAL_AGENT_HTTPS_PROXY: proxy } });
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Linux x64/);
+    return;
+  }
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /Fetching the ONNX Runtime CUDA 12 provider/);
+  assert.match(r.stderr, /^stemdeck: could not fetch the CUDA provider: no connection to api\.nuget\.org .*CPU separation keeps working/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
