@@ -38,10 +38,15 @@ export function ffmpeg(args: string[]): void {
 }
 
 /** A stereo 44.1 kHz test signal (two tones + a little noise) of `seconds`, encoded by `codecArgs`. */
-export function makeTone(file: string, seconds: number, opts: { rate?: number; channels?: number; codec?: string[] } = {}): string {
+export function makeTone(
+  file: string,
+  seconds: number,
+  opts: { rate?: number; channels?: number; codec?: string[]; /** shifts the pitch, for distinct content */ variant?: number } = {},
+): string {
   const rate = opts.rate ?? 44100;
   const ch = opts.channels ?? 2;
-  const exprs = Array.from({ length: ch }, (_, c) => `0.3*sin(2*PI*${220 * (c + 1)}*t)+0.05*sin(2*PI*${3000 + 500 * c}*t)`).join('|');
+  const f0 = 220 + 7 * (opts.variant ?? 0);
+  const exprs = Array.from({ length: ch }, (_, c) => `0.3*sin(2*PI*${f0 * (c + 1)}*t)+0.05*sin(2*PI*${3000 + 500 * c}*t)`).join('|');
   ffmpeg(['-f', 'lavfi', '-i', `aevalsrc=exprs='${exprs}':s=${rate}:d=${seconds}`, ...(opts.codec ?? []), file]);
   return file;
 }
