@@ -2,7 +2,7 @@
  * `stemdeck doctor [--json] [--install-cuda]`: what this installation can use — ffmpeg,
  * ONNX Runtime and its execution providers, Electron, the folders, the bundled models.
  * `--install-cuda` fetches onnxruntime-node's CUDA provider libraries on demand (its own
- * install script with ONNXRUNTIME_NODE_INSTALL=cuda12; npm install skips them, see .npmrc).
+ * install script with ONNXRUNTIME_NODE_INSTALL=1; npm install skips them, see .npmrc).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -181,8 +181,9 @@ export async function installCuda(): Promise<number> {
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [script], {
       cwd: root,
-      // the install script reads this before anything else; it overrides .npmrc's "skip"
-      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12', npm_config_onnxruntime_node_install_cuda: '' },
+      // '1' = force-install this platform's extra files (CUDA 12 on linux/x64), overriding .npmrc's "skip".
+      // (Not 'cuda12': onnxruntime-node 1.30's parseInstallFlag returns undefined for named values.)
+      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => process.stderr.write(d));
