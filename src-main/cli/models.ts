@@ -8,6 +8,7 @@
  */
 import type { Command } from 'commander';
 import { error, errorMessage, table } from './output.js';
+import { addModelManagerCommands, catalogueListEntries, printCatalogueTable } from './models-manager.js';
 
 /** One entry of `models list --json`: the manifest plus where it comes from and the default flag. */
 export interface ModelListEntry {
@@ -50,13 +51,13 @@ export function registerModelsCommand(program: Command): Command {
 
   models
     .command('list')
-    .description('list the installed models (bundled and your own); the default is marked')
-    .option('--json', 'print a JSON array of the model manifests')
+    .description('list the installed models (bundled and your own) and the ones available to download; the default is marked')
+    .option('--json', 'print a JSON array of the model manifests, then the catalogue entries (origin "catalogue")')
     .action(async (opts: { json?: boolean }) => {
       try {
         const { entries, problems } = await listModels();
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify([...entries, ...(await catalogueListEntries())], null, 2)}\n`);
         } else if (entries.length === 0) {
           process.stdout.write('No models installed.\n');
         } else {
@@ -74,6 +75,7 @@ export function registerModelsCommand(program: Command): Command {
             ]);
           process.stdout.write(`${table(rows)}\n* default model\n`);
         }
+        if (!opts.json) await printCatalogueTable();
         for (const p of problems) error(`skipped invalid model manifest: ${p.message}`);
       } catch (e) {
         error(errorMessage(e));
@@ -81,6 +83,6 @@ export function registerModelsCommand(program: Command): Command {
       }
     });
 
-  // M1: addModelManagerCommands(models);  ← register install/import/remove here
+  addModelManagerCommands(models); // M1: install/import/remove (./models-manager.ts)
   return models;
 }
