@@ -239,6 +239,32 @@ export class MixerPlayer {
     }
   }
 
+  /**
+   * Renders `mix` offline through the same graph as playback (GainNode → StereoPannerNode →
+   * master GainNode), from `from` for `seconds` (default: the whole song). What you hear, as data:
+   * used to check that exports equal playback.
+   */
+  async renderOffline(mix: MixState, from = 0, seconds = this.duration - from): Promise<AudioBuffer> {
+    const sr = this.ctx.sampleRate;
+    const frames = Math.max(1, Math.round(seconds * sr));
+    const off = new OfflineAudioContext(2, frames, sr);
+    const master = off.createGain();
+    master.gain.value = masterGain(mix);
+    master.connect(off.destination);
+    const gains = laneGains(mix, this.stems);
+    for (const lane of this.lanes.values()) {
+      const src = off.createBufferSource();
+      src.buffer = lane.buffer;
+      const g = off.createGain();
+      g.gain.value = gains[lane.stem] ?? 0;
+      const p = off.createStereoPanner();
+      p.pan.value = normalizePan(mix.lanes[lane.stem]?.pan ?? 0);
+      src.connect(g).connect(p).connect(master);
+      src.start(0, from);
+    }
+    return off.startRendering();
+  }
+
   dispose(): void {
     this.playing = false;
     this.stopSources();
