@@ -115,7 +115,13 @@ export function catalogueProbe(entry: CatalogueEntry) {
   return async (file: string) => {
     const io = await inspectOnnx(file);
     const uvr = entry.uvrHash ? lookupUvrHash(entry.uvrHash) : undefined;
-    const detected = detectContract(file, io, { stems: entry.contract.io === 'htdemucs' ? entry.contract.stems : undefined }, uvr);
+    const mdx = entry.contract.mdx;
+    const params = mdx
+      ? { nFft: mdx.nFft, compensate: mdx.compensate, primary: mdx.primary, secondary: mdx.secondary }
+      : { stems: entry.contract.stems };
+    const detected = detectContract(file, io, params, uvr);
+    if (mdx && (detected.contract.mdx?.dimF !== mdx.dimF || detected.contract.mdx?.dimT !== mdx.dimT))
+      throw new StemdeckError('model-contract', `${entry.name}: the downloaded file's spectrogram size differs from the catalogue's; nothing was installed.`);
     if (detected.contract.io !== entry.contract.io)
       throw new StemdeckError('model-contract', `${entry.name}: the downloaded file has the ${detected.contract.io} contract, not ${entry.contract.io}; nothing was installed.`);
     return { tensors: detected.contract.tensors };
