@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { format } from 'node:util';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { error, errorCode, errorMessage, isInteractive, printJson, round, warn } from './output.js';
 
@@ -96,6 +97,12 @@ class Progress {
     this.bar = null;
   }
 
+  /** Prints a line above the bars (or plainly to stderr when there are none). */
+  log(line: string): void {
+    if (this.multi) this.multi.log(`${line}\n`);
+    else process.stderr.write(`${line}\n`);
+  }
+
   stop(): void {
     this.multi?.stop();
     this.multi = null;
@@ -140,6 +147,9 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
   process.on('SIGINT', onSigint);
 
   const progress = new Progress();
+  // Engine notes (console.warn, e.g. the execution-provider fallback) go above the bars, not through them.
+  const consoleWarn = console.warn;
+  console.warn = (...args: unknown[]): void => progress.log(format(...args));
   const usedDirs = new Map<string, number>();
   let failed = 0;
   try {
@@ -181,12 +191,13 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
         failed++;
         progress.fail();
         const msg = errorMessage(e);
-        error(`${input}: ${msg}`);
+        progress.log(`stemdeck: ${input}: ${msg}`);
         if (opts.json) printJson({ input, error: msg, code: errorCode(e) });
       }
     }
   } finally {
     progress.stop();
+    console.warn = consoleWarn;
     process.off('SIGINT', onSigint);
   }
   if (isInteractive() && !opts.json)
