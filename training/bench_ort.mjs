@@ -25,15 +25,22 @@ const session = await ort.InferenceSession.create(path.join(dir, m.files[0].path
 const feeds = { [m.tensors.input]: new ort.Tensor('float32', x, shape) };
 await session.run(feeds); // warm-up
 const times = [];
+const cpus = [];
 for (let r = 0; r < runs; r++) {
   const t = performance.now();
+  const c = process.cpuUsage();
   await session.run(feeds);
   times.push((performance.now() - t) / 1000);
+  const d = process.cpuUsage(c);
+  cpus.push((d.user + d.system) / 1e6);
 }
 const best = Math.min(...times);
 const advance = (m.segment.samples * (1 - m.segment.overlap)) / m.sampleRate;
 console.log(
   JSON.stringify({ id: m.id, threads, segmentSeconds: m.segment.samples / m.sampleRate, bestSeconds: +best.toFixed(4),
     medianSeconds: +times.sort((a, b) => a - b)[Math.floor(runs / 2)].toFixed(4),
-    realtimeFactor: +(advance / best).toFixed(1) }),
+    realtimeFactor: +(advance / best).toFixed(1),
+    // CPU seconds per run (robust to other load on the machine) and the × real time it implies
+    // if those CPU seconds were spread perfectly over 2 cores
+    cpuSeconds: +Math.min(...cpus).toFixed(4), cpuRealtimeFactor2: +((2 * advance) / Math.min(...cpus)).toFixed(1) }),
 );
