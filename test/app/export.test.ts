@@ -3,7 +3,7 @@
  * mix law's offline mix of the same mixer state (−60 dB, 32-bit float; −80 dB after FLAC's 24 bits);
  * presets; NI Stems (.stem.mp4: five AAC streams + moov/udta/stem JSON); drag-out files.
  */
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

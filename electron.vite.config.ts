@@ -1,0 +1,49 @@
+// electron-vite: `npm run build` → out/main (main process + engine host worker, ESM),
+// out/preload (sandboxed preload, CommonJS), out/renderer (the Svelte renderer, same build as
+// `npm run build:renderer`, which the browser shell serves).
+import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  main: {
+    // onnxruntime-node, ws, zod … stay in node_modules (native addons cannot be bundled).
+    plugins: [externalizeDepsPlugin()],
+    build: {
+      outDir: here('./out/main'),
+      rollupOptions: {
+        input: {
+          index: here('./src-main/electron/main.ts'),
+          // The engine host runs as its own process (utilityProcess.fork(out/main/worker.js)).
+          worker: here('./src-main/host/worker.ts'),
+        },
+        // Shared chunks beside the entries: paths.ts finds resources/ two levels up from its module.
+        output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+      },
+    },
+  },
+  preload: {
+    // A sandboxed preload can only require 'electron': bundle everything else, emit CommonJS.
+    build: {
+      outDir: here('./out/preload'),
+      rollupOptions: {
+        input: { index: here('./src-main/electron/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: here('./src-renderer'),
+    base: './',
+    plugins: [svelte()],
+    resolve: { extensions: ['.ts', '.js', '.svelte', '.json'] },
+    build: {
+      outDir: here('./out/renderer'),
+      emptyOutDir: true,
+      target: 'chrome120',
+      rollupOptions: { input: here('./src-renderer/index.html') },
+    },
+  },
+});

@@ -1,0 +1,291 @@
+/**
+ * The Electron shell: a thin adapter over the same backend as the browser shell (src-main/host/app.ts).
+ * - One BrowserWindow: contextIsolation, sandbox, no nodeIntegration, webSecurity; the renderer is
+ *   served from the privileged `app://renderer/` scheme with the shared CSP (src-main/shells/csp.ts);
+ *   navigation, new windows, webviews and permission requests are refused.
+ * - `stems://<root>/<path>` serves stem audio, peaks, artwork and exports through PathGuard (Range).
+ * - IPC: one channel `stemdeck:invoke` → the shared dispatcher (every argument validated);
+ *   events are pushed on `stemdeck:event`; `stemdeck:start-drag` → webContents.startDrag with a
+ *   real file prepared by `dragout.prepare`; `stemdeck:chosen` records dropped files.
+ * - The engine runs in a utilityProcess (host-process.ts); a crash there never takes the window down.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, protocol, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createDispatcher, type Handlers } from '../api/contract.js';
+import { App, AUDIO_EXTENSIONS } from '../host/app.js';
+import { contentSecurityPolicy } from '../shells/csp.js';
+import { StemdeckError } from '../engine/errors.js';
+import { utilityHost } from './host-process.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.resolve(here, '..', 'renderer');
+const preloadFile = path.resolve(here, '..', 'preload', 'index.cjs');
+const APP_ORIGIN = 'app://renderer';
+const CSP = contentSecurityPolicy({ shell: 'electron' });
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: 'stems', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+]);
+
+if (!app.requestSingleInstanceLock()) app.quit();
+
+const backend = new App({ shell: 'electron', spawnHost: utilityHost });
+let win: BrowserWindow | null = null;
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.wav': 'audio/wav',
+  '.flac': 'audio/flac',
+  '.mp3': 'audio/mpeg',
+  '.mp4': 'audio/mp4',
+  '.bin': 'application/octet-stream',
+};
+
+async function fileResponse(file: string, request: Request, headers: Record<string, string> = {}): Promise<Response> {
+  const st = await fsp.stat(file);
+  const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const range = /^bytes=(\d*)-(\d*)$/.exec(request.headers.get('range') ?? '');
+  let start = 0;
+  let end = st.size - 1;
+  let status = 200;
+  const h: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', ...headers };
+  if (range && (range[1] !== '' || range[2] !== '')) {
+    if (range[1] === '') start = Math.max(0, st.size - Number(range[2]));
+    else {
+      start = Number(range[1]);
+      if (range[2] !== '') end = Math.min(end, Number(range[2]));
+    }
+    if (start > end || start >= st.size) return new Response(null, { status: 416, headers: { 'content-range': `bytes */${st.size}` } });
+    status = 206;
+    h['content-range'] = `bytes ${start}-${end}/${st.size}`;
+  }
+  h['content-length'] = String(st.size === 0 ? 0 : end - start + 1);
+  const body = st.size === 0 ? null : (Readable.toWeb(fs.createReadStream(file, { start, end })) as ReadableStream);
+  return new Response(body, { status, headers: h });
+}
+
+function registerProtocols(): void {
+  protocol.handle('app', async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== 'renderer') return new Response('Not found', { status: 404 });
+    let rel = decodeURIComponent(url.pathname);
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = path.resolve(rendererDir, `.${rel}`);
+    if (!file.startsWith(rendererDir + path.sep)) return new Response('Forbidden', { status: 403 });
+    const target = fs.existsSync(file) ? file : path.join(rendererDir, 'index.html');
+    return fileResponse(target, request, target.endsWith('.html') ? { 'content-security-policy': CSP } : {});
+  });
+  protocol.handle('stems', async (request) => {
+    try {
+      const url = new URL(request.url);
+      const rel = `${url.host}/${url.pathname
+        .split('/')
+        .filter(Boolean)
+        .map((s) => decodeURIComponent(s))
+        .join('/')}`;
+      const file = backend.guard.resolveMedia(rel);
+      return await fileResponse(file, request, { 'cache-control': 'no-cache' });
+    } catch (e) {
+      const forbidden = e instanceof StemdeckError && e.code === 'path-forbidden';
+      return new Response(forbidden ? 'Forbidden' : 'Not found', { status: forbidden ? 403 : 404 });
+    }
+  });
+}
+
+function fromOurRenderer(sender: WebContents, frameUrl: string | undefined): boolean {
+  return !!win && sender === win.webContents && !!frameUrl && frameUrl.startsWith(`${APP_ORIGIN}/`);
+}
+
+const audioFilter = { name: 'Audio', extensions: [...AUDIO_EXTENSIONS].map((e) => e.slice(1)) };
+
+/** Electron's own files.pick: native dialogs. */
+const electronHandlers: Partial<Handlers> = {
+  'files.pick': async ({ kind, typedPath }) => {
+    if (!win) return { paths: [] };
+    const properties: ('openFile' | 'openDirectory' | 'multiSelections' | 'createDirectory')[] =
+      kind === 'files' ? ['openFile', 'multiSelections'] : kind === 'folder' ? ['openDirectory'] : ['openDirectory', 'createDirectory'];
+    const r = await dialog.showOpenDialog(win, {
+      title: kind === 'exportFolder' ? 'Export to folder' : kind === 'folder' ? 'Open a folder of songs' : 'Open songs',
+      properties,
+      ...(kind === 'files' ? { filters: [audioFilter, { name: 'All files', extensions: ['*'] }] } : {}),
+      ...(typedPath ? { defaultPath: typedPath } : {}),
+    });
+    if (r.canceled) return { paths: [] };
+    const chosen = r.filePaths.map((p) => backend.guard.choose(p));
+    if (kind === 'folder') return { paths: (await Promise.all(chosen.map((d) => backend.expandFolder(d)))).flat() };
+    return { paths: chosen };
+  },
+};
+
+async function openFromMenu(kind: 'files' | 'folder'): Promise<void> {
+  const pick = electronHandlers['files.pick'];
+  if (!pick) return;
+  const { paths } = await pick({ kind }, { shell: 'electron' });
+  if (paths.length) await backend.openFiles(paths, undefined);
+}
+
+function buildMenu(): void {
+  const isMac = process.platform === 'darwin';
+  const template: MenuItemConstructorOptions[] = [
+    ...(isMac ? [{ role: 'appMenu' as const }] : []),
+    {
+      label: '&File',
+      submenu: [
+        { label: 'Open Songs…', accelerator: 'CmdOrCtrl+O', click: () => void openFromMenu('files') },
+        { label: 'Open Folder…', accelerator: 'CmdOrCtrl+Shift+O', click: () => void openFromMenu('folder') },
+        { type: 'separator' },
+        { label: 'Show Library Folder', click: () => void shell.openPath(backend.library.root) },
+        { type: 'separator' },
+        isMac ? { role: 'close' } : { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    {
+      label: '&View',
+      submenu: [
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+        ...(app.isPackaged ? [] : [{ type: 'separator' as const }, { role: 'reload' as const }, { role: 'toggleDevTools' as const }]),
+      ],
+    },
+    { role: 'windowMenu' },
+    {
+      role: 'help',
+      submenu: [{ label: 'About Stemdeck', click: () => void dialog.showMessageBox({ message: `Stemdeck ${app.getVersion()}`, detail: 'Split songs into stems on your own computer.' }) }],
+    },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+function createWindow(): void {
+  const icon = path.resolve(here, '..', '..', 'build', 'icons', '512x512.png');
+  win = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'Stemdeck',
+    backgroundColor: '#15171c',
+    show: false,
+    ...(fs.existsSync(icon) ? { icon } : {}),
+    webPreferences: {
+      preload: preloadFile,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.webContents.on('will-navigate', (e, url) => {
+    if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
+  });
+  win.webContents.on('will-redirect', (e) => e.preventDefault());
+  win.on('closed', () => {
+    win = null;
+  });
+  void win.loadURL(`${APP_ORIGIN}/index.html`);
+}
+
+function registerIpc(): void {
+  const dispatcher = createDispatcher({ ...backend.handlers(), ...electronHandlers });
+  ipcMain.handle('stemdeck:invoke', async (e, method: unknown, params: unknown) => {
+    if (!fromOurRenderer(e.sender, e.senderFrame?.url)) return { ok: false, error: { code: 'path-forbidden', message: 'Refused: not the Stemdeck window.' } };
+    return dispatcher.dispatch(String(method), params, { shell: 'electron' });
+  });
+  ipcMain.on('stemdeck:chosen', (e, file: unknown) => {
+    e.returnValue = false;
+    if (!fromOurRenderer(e.sender, e.senderFrame?.url) || typeof file !== 'string' || !path.isAbsolute(file)) return;
+    try {
+      backend.guard.choose(file);
+      e.returnValue = true;
+    } catch {
+      e.returnValue = false;
+    }
+  });
+  ipcMain.on('stemdeck:start-drag', (e, file: unknown) => {
+    if (!fromOurRenderer(e.sender, e.senderFrame?.url) || typeof file !== 'string') return;
+    const ref = backend.guard.refFor(file);
+    if (!ref) return; // only files inside the library / drag-out / exports folders
+    let real: string;
+    try {
+      real = backend.guard.resolveMedia(ref);
+    } catch {
+      return;
+    }
+    const iconFile = path.resolve(here, '..', '..', 'build', 'icons', '32x32.png');
+    const icon = fs.existsSync(iconFile) ? nativeImage.createFromPath(iconFile) : nativeImage.createEmpty();
+    e.sender.startDrag({ file: real, icon });
+  });
+  backend.on('event', (name, payload) => {
+    if (win && !win.isDestroyed()) win.webContents.send('stemdeck:event', name, payload);
+  });
+}
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (ev) => ev.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+app.on('second-instance', () => {
+  if (win) {
+    if (win.isMinimized()) win.restore();
+    win.focus();
+  }
+});
+
+app.whenReady().then(async () => {
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // The renderer never loads remote content.
+  session.defaultSession.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (_d, callback) =>
+    callback({ cancel: true }),
+  );
+  registerProtocols();
+  await backend.start();
+  registerIpc();
+  buildMenu();
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+}).catch((e: unknown) => {
+  dialog.showErrorBox('Stemdeck could not start', e instanceof Error ? e.message : String(e));
+  app.quit();
+});
+
+let quitting = false;
+app.on('before-quit', (e) => {
+  if (quitting) return;
+  quitting = true;
+  e.preventDefault();
+  void backend.stop().finally(() => app.quit());
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
