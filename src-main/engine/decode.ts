@@ -129,7 +129,8 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
     const s = /^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video): (.*)$/.exec(l);
     if (!s) continue;
     if (s[1] === 'Video') {
-      if (/attached pic/.test(s[2])) hasArtwork = true;
+      // "(attached pic)" in newer ffmpeg; older builds only show a still-image codec (cover art)
+      if (/attached pic/.test(s[2]) || /^(png|mjpeg|jpeg|bmp|gif|webp|tiff)\b/i.test(s[2])) hasArtwork = true;
       continue;
     }
     audioStreams++;
