@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { decodeAll } from '../../src-main/engine/decode.js';
 import { loadRegistry } from '../../src-main/engine/registry.js';
-import { fixtureModel, makeAudio, realClip, runCli, tempDir } from './helpers.js';
+import { bin, fixtureModel, makeAudio, realClip, runCli, tempDir } from './helpers.js';
 
 async function frames(file: string, stream = 0): Promise<number> {
   return (await decodeAll(file, { sampleRate: 44100, channels: 2, stream }))[0].length;
@@ -151,4 +152,29 @@ test('--help and --version start fast and exit 0', async () => {
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^\d+\.\d+\.\d+/);
   assert.ok(performance.now() - t0 < 30_000);
+});
+
+test('Ctrl-C (SIGINT) cancels: exit code 130 and no stem files left', async () => {
+  const dir = tempDir();
+  const long = path.join(dir, 'long.wav');
+  makeAudio(long, 44_100 * 150);
+  const out = path.join(dir, 'out');
+  const home = tempDir('stemdeck-home-');
+  const child = spawn(process.execPath, [bin, 'separate', long, '--out', out, '--threads', '1'], {
+    env: { ...process.env, STEMDECK_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // wait until the job has started writing (its song folder exists), then interrupt
+  const songDir = path.join(out, 'long');
+  const t0 = Date.now();
+  while (!fs.existsSync(songDir) && Date.now() - t0 < 30_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(fs.existsSync(songDir), `the job never started: ${stderr}`);
+  child.kill('SIGINT');
+  const code = await closed;
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /cancel/i);
+  assert.deepEqual(fs.existsSync(songDir) ? fs.readdirSync(songDir) : [], []);
 });
