@@ -151,7 +151,7 @@ CONFIGS = {
     # Our reading of the paper's scale (its sizes are not public): 5 levels 32…512, 2 residual blocks
     # per level, TFA at levels 1–4 and the bottleneck, 4 heads, no patching (full frequency resolution).
     "paper": dict(channels=(32, 64, 128, 256, 512), blocks=2, attn_levels=(1, 2, 3, 4), heads=4, patch=1),
-    "small": dict(channels=(16, 32, 64, 96), blocks=1, attn_levels=(1, 2, 3), heads=2, patch=4),
+    "small": dict(channels=(12, 24, 48, 96), blocks=1, attn_levels=(1, 2, 3), heads=2, patch=4),
 }
 PAPER_PARAMS = None  # not reported in a form we could verify (no public code)
 
