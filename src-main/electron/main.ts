@@ -15,6 +15,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { createDispatcher, type Handlers } from '../api/contract.js';
 import { App, AUDIO_EXTENSIONS } from '../host/app.js';
 import { contentSecurityPolicy } from '../shells/csp.js';
@@ -33,6 +34,20 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 if (!app.requestSingleInstanceLock()) app.quit();
+
+// Packaged app: bundled models are extraResources; executables live in app.asar.unpacked.
+if (app.isPackaged) {
+  process.env.STEMDECK_BUNDLED_MODELS ??= path.join(process.resourcesPath, 'models');
+  if (!process.env.STEMDECK_FFMPEG) {
+    try {
+      const req = createRequire(import.meta.url);
+      const p = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path.replace(`app.asar${path.sep}`, `app.asar.unpacked${path.sep}`);
+      if (fs.existsSync(p)) process.env.STEMDECK_FFMPEG = p;
+    } catch {
+      // locateFfmpeg() falls back to ffmpeg-static or PATH
+    }
+  }
+}
 
 const backend = new App({ shell: 'electron', spawnHost: utilityHost });
 let win: BrowserWindow | null = null;
