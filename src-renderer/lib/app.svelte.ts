@@ -145,8 +145,12 @@ class AppState {
   /** performance.now() when the last song was opened (time-to-first-audio measurement). */
   openedAt: number | null = null;
 
-  openSong(id: string): void {
+  /** Start playback as soon as the opened song is ready. */
+  autoplay = false;
+
+  openSong(id: string, play = false): void {
     this.openedAt = performance.now();
+    this.autoplay = play;
     this.openSongId = id;
     this.view = 'mixer';
   }

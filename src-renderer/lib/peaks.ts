@@ -30,7 +30,7 @@ export function parsePeaksBin(buf: ArrayBuffer): StemPeaks[] {
 }
 
 /** Computes peaks from decoded audio (fallback when the song has no peaks.bin). */
-export function peaksFromBuffer(buffer: AudioBuffer, spps: number[] = [256, 2048, 16384]): StemPeaks {
+export function peaksFromBuffer(buffer: AudioBuffer, spps: number[] = [256, 2048, 16384], gain = 1): StemPeaks {
   const frames = buffer.length;
   const chans = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c));
   const levels: PeakLevel[] = [];
@@ -47,8 +47,8 @@ export function peaksFromBuffer(buffer: AudioBuffer, spps: number[] = [256, 2048
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
-    d0[2 * i] = Math.max(-127, Math.round(lo * 127));
-    d0[2 * i + 1] = Math.min(127, Math.round(hi * 127));
+    d0[2 * i] = Math.max(-127, Math.round(lo * gain * 127));
+    d0[2 * i + 1] = Math.min(127, Math.round(hi * gain * 127));
   }
   levels.push({ spp: base, data: d0 });
   for (const spp of spps.slice(1)) {
@@ -68,6 +68,21 @@ export function peaksFromBuffer(buffer: AudioBuffer, spps: number[] = [256, 2048
     levels.push({ spp, data: d });
   }
   return { sampleRate: buffer.sampleRate, frames, levels };
+}
+
+/** Largest |value| of the coarsest level (0…127). */
+export function peakMax(p: StemPeaks): number {
+  const coarse = p.levels[p.levels.length - 1];
+  let m = 0;
+  if (coarse) for (const v of coarse.data) m = Math.max(m, Math.abs(v));
+  return m;
+}
+
+/** Display peaks of a quiet stem, normalised (int8 peaks of a stem below ~−16 dBFS look blocky). */
+export function normalisedPeaks(buffer: AudioBuffer): StemPeaks {
+  let max = 0;
+  for (let c = 0; c < buffer.numberOfChannels; c++) for (const v of buffer.getChannelData(c)) max = Math.max(max, Math.abs(v));
+  return peaksFromBuffer(buffer, undefined, max > 0 ? Math.min(256, 1 / max) : 1);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Song, StemdeckApi } from '../../src-main/api/contract.js';
 import { audioContext } from './player.js';
-import { parsePeaksBin, peaksFromBuffer, type StemPeaks } from './peaks.js';
+import { normalisedPeaks, parsePeaksBin, peakMax, type StemPeaks } from './peaks.js';
 
 export interface LoadedSong {
   song: Song;
@@ -54,10 +54,22 @@ async function load(api: StemdeckApi, id: string): Promise<LoadedSong> {
   song.stems.forEach((s, i) => {
     const p = peakList?.[i];
     const b = buffers.get(s.name);
-    if (p && p.levels.length > 0) peaks.set(s.name, p);
-    else if (b) peaks.set(s.name, peaksFromBuffer(b));
+    // precomputed peaks when they have enough resolution; quiet stems get normalised peaks
+    // computed from the audio later (`completePeaks`, after playback can start)
+    if (p && p.levels.length > 0 && (peakMax(p) >= 20 || !b)) peaks.set(s.name, p);
   });
   return { song, buffers, peaks, loadMs: performance.now() - t0 };
+}
+
+/** Computes display peaks for stems that have none (or too quiet ones) from the decoded audio. */
+export function completePeaks(l: LoadedSong): boolean {
+  let changed = false;
+  for (const [name, b] of l.buffers)
+    if (!l.peaks.has(name)) {
+      l.peaks.set(name, normalisedPeaks(b));
+      changed = true;
+    }
+  return changed;
 }
 
 /** Loads (or returns the cached load of) a song. */
