@@ -7,6 +7,7 @@
  * cancelled job deletes its temp files and leaves no stem files. `inferenceSeconds` counts only
  * the time ONNX Runtime was running (union of in-flight runs), for the overhead ratio.
  */
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { StemdeckError } from './errors.js';
@@ -14,6 +15,7 @@ import { DeviceSchema, type Device } from './manifest.js';
 import { decodeAudio, probeAudio } from './decode.js';
 import { fftReady } from './fft.js';
 import { getSession, type ort } from './onnx.js';
+import { getWorkerSession, type WorkerSession } from './ort-worker.js';
 import { loadRegistry, modelFile, verifyModel, type InstalledModel } from './registry.js';
 import { adapterFactory, loadOptionalAdapters, type AdapterContext, type Planar } from './adapters/index.js';
 import { OverlapAdd, Segmenter, segmentStride } from './segments.js';
@@ -169,7 +171,12 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const factory = adapterFactory(m.io);
   if (!factory)
     throw new StemdeckError('model-contract', `Model "${m.id}" uses io "${m.io}", which this version of Stemdeck cannot run. Update Stemdeck.`);
-  const sessionInfo = await getSession(modelFile(model), { device: opts.device, threads: opts.threads });
+  // R1: ONNX Runtime runs in a worker thread when it can (ort-worker.ts: run() blocks the calling
+  // thread), so decode / overlap-add / writes overlap with inference; in-thread session otherwise.
+  const sessionOpts = { device: opts.device, threads: opts.threads };
+  const sessionInfo = (await getWorkerSession(modelFile(model), sessionOpts)) ?? (await getSession(modelFile(model), sessionOpts));
+  const workerSession = 'busySeconds' in sessionInfo.session ? (sessionInfo.session as unknown as WorkerSession) : null;
+  const busyAtStart = workerSession?.busySeconds ?? 0;
 
   // Pure inference time: union of the intervals during which at least one run is in flight.
   let inferenceSeconds = 0;
@@ -215,7 +222,6 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const ola = new OverlapAdd(allStems.length, C, N, stride, N - stride, adapter.window?.(N, N - stride));
   const mix = new MixFifo(C);
   let emitted = 0;
-  let segmentsDone = 0;
   let totalFrames = -1; // known once decoding ends
   const tSep = now();
 
@@ -266,7 +272,6 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
       if (norm) stems = stems.map((chs) => chs.map((ch) => ch.map((v) => v * norm.std + norm.mean)));
       const limit = totalFrames >= 0 ? totalFrames : Infinity;
       await writeEmitted(ola.add(job.segs[b].start, stems, limit));
-      segmentsDone++;
     }
     checkAbort(signal);
     const total = totalFrames >= 0 ? totalFrames : Math.max(expectedFrames, segmenter.total);
@@ -284,6 +289,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
     }
   };
 
+  const committed: string[] = [];
   try {
     report('separate', 0, null);
     for await (const chunk of decodeAudio(opts.input, { sampleRate: SR, channels: C, signal })) {
@@ -307,9 +313,14 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
       checkAbort(signal);
       report('write', (i + 1) / (ws.length + 1), null);
     }
-    for (const w of ws) await w.commit();
+    for (const w of ws) {
+      await w.commit();
+      committed.push(w.target);
+    }
     report('write', 1, 0);
   } catch (e) {
+    // a failure while renaming must not leave some stems looking finished
+    await Promise.allSettled(committed.map((f) => fsp.rm(f, { force: true })));
     await Promise.allSettled(inflight.map((j) => j.result));
     await Promise.allSettled([...writers.values()].map((w) => w.abort()));
     if (signal?.aborted && !(e instanceof StemdeckError && e.code !== 'cancelled'))
@@ -325,7 +336,8 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
     model: m.id,
     outputs,
     seconds,
-    inferenceSeconds,
+    // R1: with the worker, the time spent inside run() as measured in the worker (this job's runs only)
+    inferenceSeconds: workerSession ? workerSession.busySeconds - busyAtStart : inferenceSeconds,
     durationSeconds,
     frames: totalFrames,
     sampleRate: SR,
