@@ -46,8 +46,15 @@ export const CatalogueEntrySchema = z.object({
   description: z.string().min(1),
   architecture: z.string().min(1),
   stems: z.array(StemNameSchema).min(1),
-  /** Always https: the downloader refuses anything else (except loopback in tests). */
-  url: z.string().url().startsWith('https://', 'catalogue URLs must be https'),
+  /**
+   * https (the shipped catalogue: all https, checked by a test). http is accepted here only for
+   * loopback addresses (test catalogues); the downloader still refuses it unless the caller passes
+   * allowLoopbackHttp, which the CLI and the app never do.
+   */
+  url: z
+    .string()
+    .url()
+    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(u), 'catalogue URLs must be https'),
   /** File name inside the installed model's folder. */
   file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.onnx$/),
   sha256: Sha256,

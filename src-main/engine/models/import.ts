@@ -25,6 +25,7 @@ import { userModelsDir } from '../paths.js';
 import { ort } from '../onnx.js';
 import {
   type Catalogue,
+  type CatalogueEntry,
   type Contract,
   type UvrMdxRow,
   loadCatalogue,
@@ -90,14 +91,27 @@ function shapeText(t: TensorInfo): string {
   return `${t.name} ${t.type} [${t.shape.length ? t.shape.join(', ') : '?'}]`;
 }
 
-function refuse(file: string, io: OnnxIo, why: string): never {
+/**
+ * A refusal that more parameters would fix: `needs` names the ImportParams fields to ask the
+ * user for (the app's import dialog shows them; the CLI message names the flags).
+ */
+export class ImportNeedsParamsError extends StemdeckError {
+  constructor(
+    message: string,
+    readonly needs: Array<keyof ImportParams>,
+  ) {
+    super('model-contract', message);
+  }
+}
+
+function refuse(file: string, io: OnnxIo, why: string, needs?: Array<keyof ImportParams>): never {
   const ins = io.inputs.map(shapeText).join('; ');
   const outs = io.outputs.map(shapeText).join('; ');
-  throw new StemdeckError(
-    'model-contract',
+  const message =
     `${path.basename(file)} cannot be used: ${why} (it takes ${ins || 'nothing'} and returns ${outs || 'nothing'}). ` +
-      'Stemdeck runs Demucs-style waveform models [B, 2, N] → [B, S, 2, N] and UVR MDX-Net models [B, 4, F, T] → [B, 4, F, T].',
-  );
+    'Stemdeck runs Demucs-style waveform models [B, 2, N] → [B, S, 2, N] and UVR MDX-Net models [B, 4, F, T] → [B, 4, F, T].';
+  if (needs) throw new ImportNeedsParamsError(message, needs);
+  throw new StemdeckError('model-contract', message);
 }
 
 /** Reads input/output names, dtypes and shapes from the file via ONNX Runtime. */
@@ -151,7 +165,7 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
     const s = num(b[1]);
     if (s === null) refuse(file, io, 'its number of stems is not fixed');
     const stems = params.stems ?? DEMUCS_STEMS[s];
-    if (!stems) refuse(file, io, `it returns ${s} stems; give their names in output order (--stems a,b,c)`);
+    if (!stems) refuse(file, io, `it returns ${s} stems; give their names in output order (--stems a,b,c)`, ['stems']);
     if (stems.length !== s) refuse(file, io, `it returns ${s} stems but ${stems.length} names were given`);
     return {
       architecture: 'htdemucs',
@@ -182,7 +196,7 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
       detectedBy = 'uvr-hash';
     } else {
       if (params.nFft === undefined)
-        refuse(file, io, `it is shaped like a UVR MDX-Net model (dimF ${dimF}, dimT ${dimT}) but is not in UVR's table; give its n_fft (--n-fft, e.g. 6144 or 7680) and, if known, --compensate and --primary`);
+        refuse(file, io, `it is shaped like a UVR MDX-Net model (dimF ${dimF}, dimT ${dimT}) but is not in UVR's table; give its n_fft (--n-fft, e.g. 6144 or 7680) and, if known, --compensate and --primary`, ['nFft', 'compensate', 'primary']);
       nFft = params.nFft;
       compensate = params.compensate ?? 1;
       primary = params.primary ?? 'vocals';
@@ -206,6 +220,14 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
     };
   }
   refuse(file, io, 'its input and output shapes match no contract Stemdeck can run');
+}
+
+/** The import parameters a catalogue entry's contract implies (so detection needs no user input). */
+export function entryImportParams(entry: CatalogueEntry): ImportParams {
+  const mdx = entry.contract.mdx;
+  return mdx
+    ? { nFft: mdx.nFft, compensate: mdx.compensate, primary: mdx.primary, secondary: mdx.secondary }
+    : { stems: entry.contract.stems };
 }
 
 function slug(file: string): string {
@@ -235,7 +257,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   let detectedBy: ImportResult['detectedBy'];
   const known = catalogue.models.find((m) => m.sha256 === sha256 && m.bytes === st.size);
   if (known) {
-    const detected = detectContract(abs, io, {}, known.uvrHash ? lookupUvrHash(known.uvrHash, catalogue) : undefined);
+    const detected = detectContract(abs, io, entryImportParams(known), known.uvrHash ? lookupUvrHash(known.uvrHash, catalogue) : undefined);
     manifest = manifestForEntry(known, { tensors: detected.contract.tensors });
     detectedBy = 'catalogue-sha256';
   } else {

@@ -14,7 +14,7 @@ import { userModelsDir } from '../paths.js';
 import { releaseSessions } from '../onnx.js';
 import { type CatalogueEntry, findCatalogueEntry, loadCatalogue, lookupUvrHash } from './catalogue.js';
 import { type InstallOptions, type InstallResult, ModelDownload, installCatalogueModel, partialPath } from './download.js';
-import { detectContract, inspectOnnx } from './import.js';
+import { detectContract, entryImportParams, inspectOnnx } from './import.js';
 
 export interface CatalogueView {
   id: string;
@@ -116,10 +116,7 @@ export function catalogueProbe(entry: CatalogueEntry) {
     const io = await inspectOnnx(file);
     const uvr = entry.uvrHash ? lookupUvrHash(entry.uvrHash) : undefined;
     const mdx = entry.contract.mdx;
-    const params = mdx
-      ? { nFft: mdx.nFft, compensate: mdx.compensate, primary: mdx.primary, secondary: mdx.secondary }
-      : { stems: entry.contract.stems };
-    const detected = detectContract(file, io, params, uvr);
+    const detected = detectContract(file, io, entryImportParams(entry), uvr);
     if (mdx && (detected.contract.mdx?.dimF !== mdx.dimF || detected.contract.mdx?.dimT !== mdx.dimT))
       throw new StemdeckError('model-contract', `${entry.name}: the downloaded file's spectrogram size differs from the catalogue's; nothing was installed.`);
     if (detected.contract.io !== entry.contract.io)
@@ -128,7 +125,7 @@ export function catalogueProbe(entry: CatalogueEntry) {
   };
 }
 
-export type ManagerInstallOptions = Omit<InstallOptions, 'allowLoopbackHttp'> & {
+export type ManagerInstallOptions = InstallOptions & {
   /** Skip reading the downloaded file's tensor names (tests with non-ONNX payloads). */
   skipProbe?: boolean;
 };

@@ -1,0 +1,210 @@
+/**
+ * App API handlers of the model manager (methods 'catalogue.list', 'models.install|pause|resume|
+ * cancelInstall|installs|import|remove' and the 'models.install' progress event of
+ * src-main/api/contract.ts). A1 wires them into the host's handlers:
+ *
+ *   ...modelManagerHandlers({
+ *     send: (event, payload) => this.send(event, payload),
+ *     checkInput: (p) => this.guard.checkInput(p),      // the .onnx to import must be user-chosen
+ *     modelsChanged: () => void this.models(true),       // reload the registry
+ *   })
+ *
+ * Downloads run in this process (network + file I/O only; no inference), one per model id;
+ * progress events are throttled by the downloader (≈ 5 per second) plus every state change.
+ */
+import type { ApiError, CatalogueEntry as ApiCatalogueEntry, Handlers, InstallProgress, ModelInfo } from '../../api/contract.js';
+import { StemdeckError } from '../errors.js';
+import type { ModelManifest } from '../manifest.js';
+import { userModelsDir } from '../paths.js';
+import type { DownloadProgress, ModelDownload } from './download.js';
+import { ImportNeedsParamsError, ImportParamsSchema, importModel, type ImportParams } from './import.js';
+import { listCatalogue, removeModel, startDownload } from './manager.js';
+import { findCatalogueEntry } from './catalogue.js';
+
+export interface ModelManagerContext {
+  send(event: 'models.install', payload: InstallProgress): void;
+  /** Validates a path the renderer sent (user-chosen file); returns its real path or throws 'path-forbidden'. */
+  checkInput(p: string): string;
+  /** Called after a model was installed, imported or removed. */
+  modelsChanged(): void;
+  /** Default userModelsDir(). */
+  modelsDir?: string;
+  /** Default fs.statfs (tests simulate a full disk). */
+  freeSpace?: (dir: string) => Promise<number>;
+  /** Tests only: loopback http. */
+  allowLoopbackHttp?: boolean;
+}
+
+function apiError(e: unknown): ApiError {
+  if (e instanceof StemdeckError) return { code: e.code, message: e.message };
+  return { code: 'internal', message: `Internal error: ${(e as Error)?.message ?? String(e)}. Please report it.` };
+}
+
+export function modelInfoFromManifest(m: ModelManifest): ModelInfo {
+  return {
+    id: m.id,
+    name: m.name,
+    ...(m.description ? { description: m.description } : {}),
+    architecture: m.architecture,
+    io: m.io,
+    stems: m.stems,
+    sampleRate: m.sampleRate,
+    trained: m.trained,
+    params: m.params,
+    sizeBytes: m.files.reduce((s, f) => s + f.bytes, 0),
+    license: m.license,
+    source: m.source,
+    origin: 'user',
+    isDefault: false,
+    defaultOverlap: m.segment.overlap,
+  };
+}
+
+/** UI params (numbers/strings from a form) → ImportParams. */
+function importParams(raw: Record<string, number | string> | undefined): ImportParams {
+  if (!raw) return {};
+  const num = (v: unknown): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
+  const str = (v: unknown): string | undefined => (v === undefined || v === '' ? undefined : String(v));
+  const stems = str(raw.stems);
+  const parsed = ImportParamsSchema.safeParse({
+    id: str(raw.id),
+    name: str(raw.name),
+    nFft: num(raw.nFft),
+    compensate: num(raw.compensate),
+    primary: str(raw.primary),
+    secondary: str(raw.secondary),
+    stems: stems ? stems.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    license: str(raw.license),
+  });
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new StemdeckError('invalid-request', `Invalid ${String(i?.path[0] ?? 'parameter')}: ${i?.message ?? ''}`);
+  }
+  return parsed.data;
+}
+
+type ManagerHandlers = Pick<
+  Handlers,
+  'catalogue.list' | 'models.install' | 'models.pause' | 'models.resume' | 'models.cancelInstall' | 'models.installs' | 'models.import' | 'models.remove'
+>;
+
+export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers {
+  const modelsDir = (): string => ctx.modelsDir ?? userModelsDir();
+  const downloads = new Map<string, { download: ModelDownload; progress: InstallProgress }>();
+
+  const update = (id: string, patch: Partial<InstallProgress>): InstallProgress => {
+    const d = downloads.get(id);
+    if (!d) throw new StemdeckError('invalid-request', `No download of "${id}" is running.`);
+    d.progress = { ...d.progress, ...patch };
+    ctx.send('models.install', d.progress);
+    return d.progress;
+  };
+
+  const onProgress = (id: string) => (p: DownloadProgress) => {
+    const d = downloads.get(id);
+    if (!d || d.progress.state === 'paused' || d.progress.state === 'cancelled') return;
+    update(id, {
+      state: p.stage === 'verifying' || p.stage === 'installing' ? 'verifying' : p.stage === 'done' ? 'installed' : 'downloading',
+      receivedBytes: p.receivedBytes,
+      totalBytes: p.totalBytes,
+      bytesPerSecond: p.bytesPerSecond > 0 ? p.bytesPerSecond : null,
+      etaSeconds: p.etaSeconds,
+    });
+  };
+
+  const get = (id: string): { download: ModelDownload; progress: InstallProgress } => {
+    const d = downloads.get(id);
+    if (!d) throw new StemdeckError('invalid-request', `No download of "${id}" is running.`);
+    return d;
+  };
+
+  return {
+    'catalogue.list': async () =>
+      (await listCatalogue(modelsDir())).map(
+        (m): ApiCatalogueEntry => ({
+          ...m,
+          homepage: m.homepage ?? null,
+        }),
+      ),
+
+    'models.install': ({ id, acceptTerms }) => {
+      const entry = findCatalogueEntry(id);
+      const running = downloads.get(id);
+      if (running && ['queued', 'downloading', 'verifying', 'paused'].includes(running.progress.state)) return running.progress;
+      const progress: InstallProgress = {
+        id,
+        state: 'queued',
+        receivedBytes: 0,
+        totalBytes: entry.bytes,
+        bytesPerSecond: null,
+        etaSeconds: null,
+        error: null,
+      };
+      const download = startDownload(id, {
+        acceptTerms,
+        modelsDir: modelsDir(),
+        freeSpace: ctx.freeSpace,
+        onProgress: onProgress(id),
+        allowLoopbackHttp: ctx.allowLoopbackHttp === true,
+      });
+      downloads.set(id, { download, progress });
+      download.done.then(
+        () => {
+          update(id, { state: 'installed', receivedBytes: entry.bytes, etaSeconds: 0, bytesPerSecond: null, error: null });
+          ctx.modelsChanged();
+        },
+        (e: unknown) => {
+          const cancelled = e instanceof StemdeckError && e.code === 'cancelled';
+          update(id, { state: cancelled ? 'cancelled' : 'failed', bytesPerSecond: null, etaSeconds: null, error: cancelled ? null : apiError(e) });
+        },
+      );
+      return progress;
+    },
+
+    'models.pause': ({ id }) => {
+      const d = get(id);
+      if (d.progress.state !== 'downloading' && d.progress.state !== 'queued') return d.progress;
+      d.download.pause();
+      return update(id, { state: 'paused', bytesPerSecond: null, etaSeconds: null });
+    },
+
+    'models.resume': ({ id }) => {
+      const d = get(id);
+      if (d.progress.state !== 'paused') return d.progress;
+      d.progress = { ...d.progress, state: 'downloading' };
+      d.download.resume();
+      ctx.send('models.install', d.progress);
+      return d.progress;
+    },
+
+    'models.cancelInstall': ({ id }) => {
+      const d = get(id);
+      if (['installed', 'failed', 'cancelled'].includes(d.progress.state)) return d.progress;
+      d.download.cancel();
+      return update(id, { state: 'cancelled', bytesPerSecond: null, etaSeconds: null });
+    },
+
+    'models.installs': () => [...downloads.values()].map((d) => d.progress),
+
+    'models.import': async ({ path: p, params }) => {
+      const real = ctx.checkInput(p);
+      try {
+        const r = await importModel(real, { params: importParams(params), modelsDir: modelsDir(), freeSpace: ctx.freeSpace });
+        ctx.modelsChanged();
+        return { ok: true, model: modelInfoFromManifest(r.manifest), detectedBy: r.detectedBy };
+      } catch (e) {
+        if (e instanceof ImportNeedsParamsError) return { ok: false, needs: e.needs.map(String), reason: e.message };
+        throw e;
+      }
+    },
+
+    'models.remove': async ({ id }) => {
+      const d = downloads.get(id);
+      if (d && ['queued', 'downloading', 'paused', 'verifying'].includes(d.progress.state)) d.download.cancel();
+      await removeModel(id, modelsDir());
+      downloads.delete(id);
+      ctx.modelsChanged();
+      return { ok: true as const };
+    },
+  };
+}
