@@ -1,9 +1,8 @@
 /**
  * Adapter registry keyed by manifest `io` family. The engine's own families are registered
  * here; third-party contracts register themselves from their modules (M1: ./htdemucs.ts and
- * ./mdx.ts export nothing the engine imports except via this registry — they call
- * `registerAdapter('htdemucs', factory)` / `registerAdapter('mdx-net', factory)` at import time,
- * and this file imports them if present, see `loadOptionalAdapters`).
+ * ./mdx.ts call `registerAdapter('htdemucs', factory)` / `registerAdapter('mdx-net', factory)` at
+ * import time; `loadOptionalAdapters` imports them before a separation).
  */
 import type { AdapterFactory, AdapterFamily } from './types.js';
 import { WaveformAdapter } from './waveform.js';
@@ -29,17 +28,15 @@ registerAdapter('magnitude-mask', (model, ctx) => new MagnitudeMaskAdapter(model
 
 let optionalLoaded: Promise<void> | null = null;
 
-/** Imports M1's third-party adapters (htdemucs.ts, mdx.ts) if they exist; they self-register. */
+/**
+ * Imports the third-party adapters (M1: htdemucs.ts, mdx.ts), which register themselves.
+ * Dynamic (not static) imports because those modules import this one: a static cycle would run
+ * their registerAdapter() before `factories` exists. Literal specifiers so bundlers include them.
+ */
 export function loadOptionalAdapters(): Promise<void> {
   optionalLoaded ??= (async () => {
-    for (const name of ['./htdemucs.js', './mdx.js']) {
-      try {
-        await import(name);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException)?.code;
-        if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
-      }
-    }
+    await import('./htdemucs.js');
+    await import('./mdx.js');
   })();
   return optionalLoaded;
 }
