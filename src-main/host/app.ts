@@ -21,6 +21,7 @@ import { Library, hashFile } from '../library/library.js';
 import { EngineHost, type SpawnHost } from './host.js';
 import { SettingsStore } from './settings.js';
 import { PathGuard } from './guard.js';
+import { modelManagerHandlers } from '../engine/models/handlers.js';
 
 export const AUDIO_EXTENSIONS = new Set([
   '.wav', '.wave', '.mp3', '.flac', '.aif', '.aiff', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.wma', '.mp4', '.mka', '.mkv', '.webm', '.wv', '.ape', '.alac', '.caf',
@@ -30,6 +31,8 @@ export interface AppOptions {
   shell: 'electron' | 'browser';
   spawnHost?: SpawnHost;
   cancelGraceMs?: number;
+  /** Test hooks for the model manager (loopback downloads, simulated free space). */
+  modelManager?: { allowLoopbackHttp?: boolean; freeSpace?: (dir: string) => Promise<number> };
 }
 
 export interface AppEvents {
@@ -90,7 +93,10 @@ export class App extends EventEmitter<AppEvents> {
   async resolveSettings(over: Partial<SeparationSettings> = {}): Promise<SeparationSettings> {
     const s = this.settings.get();
     const registry = await this.models();
-    const model = over.model ?? s.model ?? registry.defaultId ?? registry.list()[0]?.manifest.id;
+    const installed = (id: string | null | undefined) => !!id && registry.list().some((m) => m.manifest.id === id);
+    // A remembered model that was removed since falls back to the default; an explicit one must exist.
+    const remembered = installed(s.model) ? s.model : null;
+    const model = over.model ?? remembered ?? registry.defaultId ?? registry.list()[0]?.manifest.id;
     if (!model) throw new StemdeckError('model-unknown', 'No model is installed. Install one on the Models page.');
     try {
       registry.get(model);
@@ -286,7 +292,14 @@ export class App extends EventEmitter<AppEvents> {
   }
 
   /** The API handlers. Shells spread their own overrides on top (e.g. Electron's files.pick). */
+  private handlerCache: Partial<Handlers> | null = null;
+
   handlers(): Partial<Handlers> {
+    this.handlerCache ??= this.createHandlers();
+    return this.handlerCache;
+  }
+
+  private createHandlers(): Partial<Handlers> {
     return {
       'library.list': ({ query }) => this.library.list(query),
       'library.search': ({ query }) => this.library.list(query),
@@ -341,6 +354,13 @@ export class App extends EventEmitter<AppEvents> {
         return next;
       },
       'doctor.info': () => this.doctor(),
+      // Model manager (M1): catalogue, downloads with progress events, import, remove.
+      ...modelManagerHandlers({
+        send: (event, payload) => this.send(event, payload),
+        checkInput: (p) => this.guard.checkInput(p),
+        modelsChanged: () => void this.models(true).catch(() => undefined),
+        ...(this.options.modelManager ?? {}),
+      }),
     };
   }
 }
