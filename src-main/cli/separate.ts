@@ -118,7 +118,13 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
     const registry = await loadRegistry();
     const id = opts.model ?? registry.defaultId;
     if (!id) throw new Error('No model is installed. Reinstall Stemdeck or add one with the model manager (`stemdeck models list`).');
-    model = registry.get(id);
+    try {
+      model = registry.get(id);
+    } catch (e) {
+      // M1: a bare .onnx without a manifest: detect its contract (HTDemucs / UVR MDX-Net) in memory.
+      if (!/\.onnx$/i.test(id) || !(await import('node:fs')).existsSync(id)) throw e;
+      model = await (await import('../engine/models/import.js')).modelForOnnxFile(id);
+    }
   } catch (e) {
     const msg = errorMessage(e);
     error(msg);

@@ -184,9 +184,10 @@ describe('third-party contracts', () => {
     const x = bandSignal(400000);
     await writeAudio(input, x, SR, 'wav');
     const outDir = path.join(home, 'cli-out');
-    for (const model of ['test-mdx', 'test-htdemucs']) {
+    // ids of imported models, and a bare .onnx path (contract detected in memory, nothing installed)
+    for (const model of ['test-mdx', 'test-htdemucs', path.join(FIX, 'contract-htdemucs.onnx')]) {
       const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), 'separate', input, '--model', model, '--out', path.join(outDir, model), '--json'], {
+        const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), 'separate', input, '--model', model, '--out', path.join(outDir, path.basename(model)), '--json'], {
           env: { ...process.env, STEMDECK_HOME: home },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -200,6 +201,7 @@ describe('third-party contracts', () => {
       assert.equal(res.code, 0, res.stderr);
       const line = JSON.parse(res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as { outputs: Record<string, string> };
       const expected = model === 'test-mdx' ? ['instrumental', 'vocals'] : ['bass', 'drums', 'other', 'vocals'];
+      assert.equal(model.includes('/') ? (line as { model?: string }).model : model, model.includes('/') ? 'contract-htdemucs' : model);
       assert.deepEqual(Object.keys(line.outputs).sort(), expected);
       const first = await decodeAll(Object.values(line.outputs)[0], { sampleRate: SR, channels: 2 });
       assert.equal(first[0].length, 400000);

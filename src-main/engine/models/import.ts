@@ -35,6 +35,7 @@ import {
   uvrStemNames,
 } from './catalogue.js';
 import { defaultFreeSpace, installFiles, sha256File, uvrModelHash } from './download.js';
+import type { InstalledModel } from '../registry.js';
 
 export interface TensorInfo {
   name: string;
@@ -288,6 +289,40 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   await fs.mkdir(modelsDir, { recursive: true });
   const dir = await installFiles(modelsDir, manifest, abs, { moveFile: false, replace: opts.replace });
   return { id: manifest.id, dir, manifest, detectedBy, uvrHash };
+}
+
+/**
+ * A bare .onnx used directly (e.g. `stemdeck separate --model file.onnx`) without installing it:
+ * its contract is detected as by importModel (catalogue sha256, UVR hash, shapes, `params`),
+ * and the manifest lives in memory only. Refuses like importModel.
+ */
+export async function modelForOnnxFile(file: string, params: ImportParams = {}, catalogue = loadCatalogue()): Promise<InstalledModel> {
+  const abs = path.resolve(file);
+  const st = await fs.stat(abs).catch(() => null);
+  if (!st || !st.isFile()) throw new StemdeckError('model-unknown', `Model file not found: "${file}".`);
+  const [sha256, uvrHash] = await Promise.all([sha256File(abs), uvrModelHash(abs)]);
+  const io = await inspectOnnx(abs);
+  const known = catalogue.models.find((m) => m.sha256 === sha256 && m.bytes === st.size);
+  let manifest: ModelManifest;
+  if (known) {
+    const detected = detectContract(abs, io, entryImportParams(known), known.uvrHash ? lookupUvrHash(known.uvrHash, catalogue) : undefined);
+    manifest = { ...manifestForEntry(known, { tensors: detected.contract.tensors }), files: [{ path: path.basename(abs), sha256, bytes: st.size }] };
+  } else {
+    const uvr = lookupUvrHash(uvrHash, catalogue);
+    const detected = detectContract(abs, io, params, uvr);
+    manifest = ModelManifestSchema.parse({
+      ...detected.contract,
+      id: params.id ?? slug(abs),
+      name: params.name ?? path.basename(abs, path.extname(abs)),
+      architecture: detected.architecture,
+      files: [{ path: path.basename(abs), sha256, bytes: st.size }],
+      trained: true,
+      params: 0,
+      license: params.license ?? 'unknown',
+      source: abs,
+    });
+  }
+  return { manifest, dir: path.dirname(abs), manifestPath: abs, origin: 'user' };
 }
 
 async function existingParent(dir: string): Promise<string> {
