@@ -184,8 +184,19 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
       return;
     }
     this.restarts++;
-    this.spawnChild('restarting');
+    // Restart at once after a single crash; back off if the host keeps dying (e.g. a broken install).
+    const now = Date.now();
+    this.crashTimes = [...this.crashTimes.filter((t) => now - t < 60_000), now];
+    const delay = this.crashTimes.length <= 3 ? 0 : Math.min(30_000, 500 * 2 ** (this.crashTimes.length - 4));
+    this.setState('restarting', 'The engine process stopped; restarting it.');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.stopping) this.spawnChild('restarting');
+    }, delay);
   }
+
+  private crashTimes: number[] = [];
+  private restartTimer: NodeJS.Timeout | null = null;
 
   private cancelRequested = new Set<string>();
 
@@ -325,6 +336,8 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     const child = this.child;
     if (!child) return;
     await new Promise<void>((resolve) => {

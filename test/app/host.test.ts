@@ -11,7 +11,7 @@ import path from 'node:path';
 import { App } from '../../src-main/host/app.js';
 import { parsePeaks } from '../../src-main/api/peaks.js';
 import { SongSchema } from '../../src-main/api/contract.js';
-import { isolatedHome, makeSong, tempDir, waitFor, waitJobEnd } from './helpers.js';
+import { ffmpeg, isolatedHome, makeSong, tempDir, waitFor, waitJobEnd } from './helpers.js';
 
 let app: App;
 let media = '';
@@ -151,4 +151,26 @@ test('cancel a running job leaves nothing in the library; queued jobs can be can
   // Queue persisted atomically.
   const q = JSON.parse(fs.readFileSync(path.join(home, 'queue.json'), 'utf8')) as unknown[];
   assert.ok(q.length >= 2);
+});
+
+test('tags and embedded artwork become the song\'s title/artist/album and artwork.jpg', async () => {
+  const wav = makeSong(path.join(media, 'art-src.wav'), 3, 'With Cover', 660);
+  const cover = path.join(media, 'cover.png');
+  ffmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=80x80:d=1', '-frames:v', '1', cover]);
+  const mp3 = path.join(media, 'with cover.mp3');
+  ffmpeg(['-i', wav, '-i', cover, '-map', '0:a', '-map', '1:v', '-c:a', 'libmp3lame', '-b:a', '128k', '-c:v', 'mjpeg', '-id3v2_version', '3',
+    '-metadata', 'title=With Cover', '-metadata', 'artist=Painter', '-metadata', 'album=Gallery', '-disposition:v', 'attached_pic', mp3]);
+  app.guard.choose(mp3);
+  const r = await app.openFiles([mp3], undefined);
+  const job = await waitJobEnd(app, r.jobs[0].id);
+  assert.equal(job.status, 'done', JSON.stringify(job.error));
+  const song = app.library.get(job.songId!);
+  assert.deepEqual(song.tags, { title: 'With Cover', artist: 'Painter', album: 'Gallery' });
+  assert.ok(song.artwork, 'artwork extracted');
+  const file = app.guard.resolveMedia(song.artwork);
+  const head = fs.readFileSync(file).subarray(0, 3);
+  assert.deepEqual([...head], [0xff, 0xd8, 0xff], 'a JPEG');
+  const summary = app.library.list('painter');
+  assert.equal(summary[0]?.id, song.id);
+  assert.deepEqual(summary[0].artwork, song.artwork);
 });
