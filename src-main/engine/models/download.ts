@@ -386,6 +386,7 @@ export async function installCatalogueModel(
   const free = await (opts.freeSpace ?? defaultFreeSpace)(path.dirname(part));
   const needed = entry.bytes - have + MARGIN_BYTES;
   if (free < needed) {
+    if (have === 0) await fs.rm(path.dirname(part), { recursive: true, force: true });
     const mb = (n: number): string => `${Math.ceil(n / 1e6)} MB`;
     throw new StemdeckError(
       'disk-full',
@@ -442,7 +443,13 @@ export async function installCatalogueModel(
     await fs.rm(path.dirname(part), { recursive: true, force: true });
     throw e;
   }
-  if (opts.signal?.aborted) throw new StemdeckError('cancelled', `Install of ${entry.name} cancelled; the verified download is kept.`);
+  if (opts.signal?.aborted) {
+    if (abortReason(opts.signal) === 'cancel') {
+      await fs.rm(path.dirname(part), { recursive: true, force: true });
+      throw new StemdeckError('cancelled', `Install of ${entry.name} cancelled; nothing was installed.`);
+    }
+    throw new StemdeckError('cancelled', `Install of ${entry.name} paused; the verified download is kept, install again to finish.`);
+  }
 
   stage = 'installing';
   report();
