@@ -74,12 +74,21 @@ function pffftSupports(n: number): boolean {
   return m === 1;
 }
 
-class PffftReal implements RealFft {
+/**
+ * PFFFT real transform. Besides forward/inverse it offers zero-copy access for the STFT's inner
+ * loops: write n samples (or a packed spectrum) into `inputView()`, call `execForward()` /
+ * `execInverse()`, read `outputView()`. Packed spectrum layout (PFFFT "ordered" real format):
+ * [re0, re(n/2), re1, im1, re2, im2, …]; the inverse is unscaled (×n).
+ */
+export class PffftReal implements RealFft {
   readonly backend: RealFft['backend'];
   private readonly setup: number;
   private readonly pIn: number;
   private readonly pOut: number;
   private readonly pWork: number;
+  private heap: ArrayBufferLike | null = null;
+  private inView: Float32Array = new Float32Array(0);
+  private outView: Float32Array = new Float32Array(0);
   constructor(
     readonly size: number,
     private readonly m: PffftModule,
@@ -91,6 +100,28 @@ class PffftReal implements RealFft {
     this.pOut = m._pffft_aligned_malloc(size * 4);
     this.pWork = m._pffft_aligned_malloc(size * 4);
   }
+  private refresh(): void {
+    const h = this.m.HEAPF32;
+    if (h.buffer === this.heap) return;
+    this.heap = h.buffer;
+    this.inView = h.subarray(this.pIn >> 2, (this.pIn >> 2) + this.size);
+    this.outView = h.subarray(this.pOut >> 2, (this.pOut >> 2) + this.size);
+  }
+  inputView(): Float32Array {
+    this.refresh();
+    return this.inView;
+  }
+  outputView(): Float32Array {
+    this.refresh();
+    return this.outView;
+  }
+  execForward(): void {
+    this.m._pffft_transform_ordered(this.setup, this.pIn, this.pOut, this.pWork, 0);
+  }
+  execInverse(): void {
+    this.m._pffft_transform_ordered(this.setup, this.pIn, this.pOut, this.pWork, 1);
+  }
+
   forward(input: Float32Array, re: Float32Array, im: Float32Array): void {
     const n = this.size;
     const m = this.m;
