@@ -14,6 +14,7 @@ interface EvalCliOptions {
   device: (typeof DEVICES)[number];
   threads?: number;
   perTrack?: boolean;
+  bss?: boolean;
 }
 
 function fmt(x: number | null): string {
@@ -53,28 +54,34 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     dataset: opts.dataset,
     separate,
     modelId,
+    bss: opts.bss,
     onTrack: (e) => {
       if (interactive && e.stage !== 'done') process.stderr.write(`\r\x1b[K[${e.index + 1}/${e.total}] ${e.stage}: ${e.name}`);
       if (interactive && e.stage === 'done' && e.index + 1 === e.total) process.stderr.write('\r\x1b[K');
     },
   });
   const r4 = (x: number | null): number | null => (x === null ? null : round(x, 4));
-  const stems = Object.fromEntries(
-    Object.entries(report.stems).map(([k, s]) => [k, { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) }]),
-  );
+  const scores = (s: import('../engine/eval.js').StemScores): Record<string, number | null> => {
+    const o: Record<string, number | null> = { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) };
+    for (const k of ['isr', 'sir', 'sar'] as const) if (s[k] !== undefined) o[k] = r4(s[k] ?? null);
+    return o;
+  };
+  const stems = Object.fromEntries(Object.entries(report.stems).map(([k, s]) => [k, scores(s)]));
   if (opts.json) {
     const out: Record<string, unknown> = { model: report.model, tracks: report.tracks, stems };
     if (opts.perTrack)
       out.perTrack = report.perTrack.map((t) => ({
         name: t.name,
         seconds: t.seconds === undefined ? undefined : round(t.seconds, 3),
-        stems: Object.fromEntries(Object.entries(t.stems).map(([k, s]) => [k, { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) }])),
+        stems: Object.fromEntries(Object.entries(t.stems).map(([k, s]) => [k, scores(s)])),
       }));
     printJson(out);
   } else {
     process.stdout.write(`model: ${report.model ?? '(none: oracle and floor only)'} · tracks: ${report.tracks} · dB\n`);
-    const rows = [['stem', 'sdr', 'csdr', 'sisdr', 'oracle', 'floor']];
-    for (const [k, s] of Object.entries(report.stems)) rows.push([k, fmt(s.sdr), fmt(s.csdr), fmt(s.sisdr), fmt(s.oracle), fmt(s.floor)]);
+    const bss = Object.values(report.stems).some((s) => s.sir !== undefined);
+    const rows = [['stem', 'sdr', 'csdr', 'sisdr', 'oracle', 'floor', ...(bss ? ['isr', 'sir', 'sar'] : [])]];
+    for (const [k, s] of Object.entries(report.stems))
+      rows.push([k, fmt(s.sdr), fmt(s.csdr), fmt(s.sisdr), fmt(s.oracle), fmt(s.floor), ...(bss ? [fmt(s.isr ?? null), fmt(s.sir ?? null), fmt(s.sar ?? null)] : [])]);
     process.stdout.write(`${table(rows)}\n`);
     process.stdout.write('sdr: whole-track SDR (MDX), mean over tracks · csdr: museval v4 median of 1-s frames, median over tracks\n');
     process.stdout.write('oracle: ideal ratio mask (STFT 4096/1024) · floor: the mixture as the estimate\n');
@@ -90,6 +97,7 @@ export function registerEvalCommand(program: Command): Command {
     .option('-m, --model <id|path|none>', "model to evaluate (default: the default model); 'none' = oracle and floor only")
     .option('--json', 'print {"model","tracks","stems":{"vocals":{"sdr","csdr","sisdr","oracle","floor"},…}}')
     .option('--per-track', 'with --json: add per-track figures')
+    .option('--bss', "also report museval's isr, sir, sar (512-tap distortion filters; slow: minutes per track)")
     .addOption(new Option('--device <device>', 'ONNX Runtime execution provider').choices(DEVICES).default('auto'))
     .option('--threads <n>', 'CPU threads for ONNX Runtime', (v) => Number.parseInt(v, 10))
     .action(async (opts: EvalCliOptions) => {

@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeAll } from './decode.js';
 import { StemdeckError } from './errors.js';
-import { bssEvalV4Sdr, mean, nanMedian, sdr, siSdr } from './metrics.js';
+import { bssEvalV4, bssEvalV4Sdr, mean, nanMedian, sdr, siSdr } from './metrics.js';
 import { Stft } from './stft.js';
 
 export const EVAL_SAMPLE_RATE = 44100;
@@ -57,6 +57,10 @@ export interface StemScores {
   sisdr: number | null;
   oracle: number;
   floor: number;
+  /** With `bss`: museval's image-to-spatial, interference and artifact ratios (median of 1-s frames). */
+  isr?: number | null;
+  sir?: number | null;
+  sar?: number | null;
 }
 
 export interface TrackResult {
@@ -82,6 +86,8 @@ export interface EvaluateOptions {
   /** Runs the model; omitted = only the oracle ceiling and the mixture floor. */
   separate?: SeparateFn;
   modelId?: string | null;
+  /** Also compute ISR/SIR/SAR with museval's 512-tap distortion filters (slow: minutes per track). */
+  bss?: boolean;
   signal?: AbortSignal;
   onTrack?: (event: { index: number; total: number; name: string; stage: 'decode' | 'oracle' | 'separate' | 'score' | 'done' }) => void;
 }
@@ -212,7 +218,7 @@ export function oracleIrm(mixture: Float32Array[], references: Record<string, Fl
 /** Evaluates one track; `separate` optional (oracle/floor only without it). */
 export async function evaluateTrack(
   track: EvalTrack,
-  opts: { separate?: SeparateFn; signal?: AbortSignal; onStage?: (stage: 'decode' | 'oracle' | 'separate' | 'score') => void } = {},
+  opts: { separate?: SeparateFn; bss?: boolean; signal?: AbortSignal; onStage?: (stage: 'decode' | 'oracle' | 'separate' | 'score') => void } = {},
 ): Promise<TrackResult> {
   opts.onStage?.('decode');
   const mixture = await load(track.mixture, opts.signal);
@@ -239,14 +245,19 @@ export async function evaluateTrack(
       const scored = names.filter((n) => outputs[n]);
       const ests: Record<string, Float32Array[]> = {};
       for (const n of scored) ests[n] = fitLength(await load({ file: outputs[n], stream: 0 }, opts.signal), length);
-      const frames = bssEvalV4Sdr(
-        scored.map((n) => refs[n]),
-        scored.map((n) => ests[n]),
-      );
+      const refList = scored.map((n) => refs[n]);
+      const estList = scored.map((n) => ests[n]);
+      const full = opts.bss ? bssEvalV4(refList, estList) : null;
+      const frames = full ? full.sdr : bssEvalV4Sdr(refList, estList);
       scored.forEach((n, j) => {
         stems[n].sdr = sdr(refs[n], ests[n]);
         stems[n].sisdr = siSdr(refs[n], ests[n]);
         stems[n].csdr = nanMedian(frames[j]);
+        if (full) {
+          stems[n].isr = nanMedian(full.isr[j]);
+          stems[n].sir = nanMedian(full.sir[j]);
+          stems[n].sar = nanMedian(full.sar[j]);
+        }
       });
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
@@ -272,6 +283,10 @@ export function aggregate(results: TrackResult[]): Record<string, StemScores> {
       oracle: mean(per.map((s) => s.oracle)),
       floor: mean(per.map((s) => s.floor)),
     };
+    for (const k of ['isr', 'sir', 'sar'] as const) {
+      const v = nums(per.map((s) => s[k]));
+      if (v.length) out[n][k] = nanMedian(v);
+    }
   }
   return out;
 }
@@ -284,6 +299,7 @@ export async function evaluateDataset(opts: EvaluateOptions): Promise<EvalReport
     const t = tracks[i];
     const r = await evaluateTrack(t, {
       separate: opts.separate,
+      bss: opts.bss,
       signal: opts.signal,
       onStage: (stage) => opts.onTrack?.({ index: i, total: tracks.length, name: t.name, stage }),
     });
