@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Train any Stemdeck architecture/config on the generated data (training/data).
+
+  nohup nice -n 5 /usr/bin/python3 training/train.py --arch bsrnn --config small --minutes 90 \
+      > /work/logs/train-bsrnn.log 2>&1 &
+
+- Data: the chunk cache written by `python -m training.data.render_cache` (default /work/cache/data),
+  re-scanned while it grows; items are random crops with cross-song stem remixing and gains
+  (training/data/dataset.py). MIR-1K karaoke chunks ("acc") train vocals and the sum of the
+  other stems only.
+- Loss: the architecture's own `model.loss` (P1's training/models).
+- Resumable: <runs>/<run>/last.pt (model, optimiser, step, CPU seconds, best) written every
+  --ckpt-minutes and on SIGTERM/SIGINT; best.pt = best validation average SDR. Re-running the same
+  command continues. Checkpoints live outside the repo (/work/cache/runs).
+- Log: training/runs/<run>/log.jsonl (small, committed): train lines every --log-every steps
+  {step, loss, lr, cpu_h, wall_h, time} and valid lines {valid: {vocals, drums, bass, other, avg}}
+  on the held-out generated set (held-out singers + held-out POP909 songs).
+- CPU hours = process CPU time (all threads) accumulated across resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from data.dataset import ChunkCache, sample_item, to_model_order  # noqa: E402
+from models import build_model, count_params  # noqa: E402
+from validate import eval_generated, valid_items  # noqa: E402
+
+
+def log_line(path: str, obj: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(obj) + "\n")
+
+
+def acc_loss(model, mix: torch.Tensor, voc: torch.Tensor, acc: torch.Tensor) -> torch.Tensor:
+    """Karaoke items: L1 on vocals and on the sum of the non-vocal estimates."""
+    est, _ = model.separate(mix)
+    vi = model.stems.index("vocals") if "vocals" in model.stems else None
+    if vi is None:
+        return est.sum() * 0
+    others = [i for i in range(len(model.stems)) if i != vi]
+    return (est[:, vi] - voc).abs().mean() + (est[:, others].sum(1) - acc).abs().mean()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--run", default=None, help="run name (default <arch>-<config>)")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this invocation")
+    ap.add_argument("--max-steps", type=int, default=10 ** 9)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", default="/work/cache/data")
+    ap.add_argument("--runs", default="/work/cache/runs")
+    ap.add_argument("--logs", default=os.path.join(HERE, "runs"))
+    ap.add_argument("--ckpt-minutes", type=float, default=4.0)
+    ap.add_argument("--valid-minutes", type=float, default=12.0)
+    ap.add_argument("--valid-items", type=int, default=24)
+    ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--p-remix", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--segment-seconds", type=float, default=0.0,
+                    help="train on shorter segments than the model's export segment (weights are shape-independent "
+                         "for demucs/bsrnn); 0 = the model's own segment")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.set_flush_denormal(True)
+    run = a.run or f"{a.arch}-{a.config}"
+    ck_dir = os.path.join(a.runs, run)
+    log_dir = os.path.join(a.logs, run)
+    os.makedirs(ck_dir, exist_ok=True)
+    os.makedirs(log_dir, exist_ok=True)
+    log = os.path.join(log_dir, "log.jsonl")
+
+    torch.manual_seed(a.seed)
+    kw = {"segment": int(a.segment_seconds * 44100)} if a.segment_seconds else {}
+    model = build_model(a.arch, a.config, **kw)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr)
+    state = {"step": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "best": -1e9, "best_step": 0}
+    last = os.path.join(ck_dir, "last.pt")
+    if os.path.exists(last):
+        ck = torch.load(last, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        state.update(ck["state"])
+        print(f"resumed {run} at step {state['step']}", flush=True)
+    else:
+        log_line(log, {"start": run, "arch": a.arch, "config": a.config, "params": count_params(model),
+                       "segment": model.segment, "threads": a.threads, "stems": model.stems, "batch": a.batch, "lr": a.lr,
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    rng = np.random.default_rng([a.seed, state["step"]])
+    cache = ChunkCache(a.cache, "train")
+    while len(cache.files) < 8:
+        print("waiting for the chunk cache…", flush=True)
+        time.sleep(20)
+        cache.refresh()
+    vitems = valid_items(a.cache, a.valid_items, model.segment)
+
+    cpu0, wall0 = time.process_time(), time.time()
+    base_cpu, base_wall = state["cpu_seconds"], state["wall_seconds"]
+
+    def save(path: str) -> None:
+        state["cpu_seconds"] = base_cpu + time.process_time() - cpu0
+        state["wall_seconds"] = base_wall + time.time() - wall0
+        tmp = path + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
+                    "arch": a.arch, "config": a.config}, tmp)
+        os.replace(tmp, path)
+
+    stop = {"now": False}
+
+    def on_signal(*_):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def validate() -> None:
+        if not vitems:
+            return
+        res = eval_generated(model, vitems)
+        model.train()
+        cpu_h = (base_cpu + time.process_time() - cpu0) / 3600
+        log_line(log, {"step": state["step"], "valid": res, "cpu_h": round(cpu_h, 4),
+                       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        print("valid", state["step"], res, flush=True)
+        if res.get("avg") is not None and res["avg"] > state["best"]:
+            state["best"], state["best_step"] = res["avg"], state["step"]
+            save(os.path.join(ck_dir, "best.pt"))
+
+    model.train()
+    t_ck = t_val = time.time()
+    t_refresh = time.time()
+    losses = []
+    end = time.time() + a.minutes * 60
+    while not stop["now"] and time.time() < end and state["step"] < a.max_steps:
+        if time.time() - t_refresh > 120:
+            cache.refresh()
+            t_refresh = time.time()
+        items = [sample_item(cache, model.segment, rng, a.p_remix) for _ in range(a.batch)]
+        norm = [to_model_order(x, model.stems) for x, acc in items if not acc]
+        karaoke = [x for x, acc in items if acc]
+        opt.zero_grad(set_to_none=True)
+        loss_total = 0.0
+        n_all = len(items)
+        if norm:
+            tg = torch.from_numpy(np.stack(norm))
+            loss = model.loss(tg.sum(1), tg) * (len(norm) / n_all)
+            loss.backward()
+            loss_total += float(loss)
+        if karaoke:
+            from data.dataset import CACHE_STEMS
+            x = np.stack(karaoke)
+            voc = torch.from_numpy(x[:, CACHE_STEMS.index("vocals")])
+            acc_t = torch.from_numpy(x[:, [i for i, s in enumerate(CACHE_STEMS) if s != "vocals"]].sum(1))
+            loss = acc_loss(model, voc + acc_t, voc, acc_t) * (len(karaoke) / n_all)
+            loss.backward()
+            loss_total += float(loss)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        state["step"] += 1
+        losses.append(loss_total)
+        if state["step"] % a.log_every == 0:
+            cpu_h = (base_cpu + time.process_time() - cpu0) / 3600
+            wall_h = (base_wall + time.time() - wall0) / 3600
+            log_line(log, {"step": state["step"], "loss": round(float(np.mean(losses)), 5), "lr": a.lr,
+                           "cpu_h": round(cpu_h, 4), "wall_h": round(wall_h, 4), "chunks": len(cache.files),
+                           "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            print(state["step"], np.mean(losses), f"cpu_h={cpu_h:.3f}", flush=True)
+            losses = []
+        if time.time() - t_ck > a.ckpt_minutes * 60:
+            save(last)
+            t_ck = time.time()
+        if time.time() - t_val > a.valid_minutes * 60:
+            validate()
+            t_val = time.time()
+    validate()
+    save(last)
+    print("saved", last, state, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Validation helpers: SDR of a model on the held-out generated set, and (report only) on a real
+MUSDB-style clip.
+
+  # held-out generated chunks (held-out singers and POP909 songs), from a checkpoint:
+  /usr/bin/python3 training/validate.py --arch bsrnn --checkpoint /work/cache/runs/bsrnn-small/best.pt
+  # whole-track SDR on a .stem.mp4 (REPORTING ONLY — never train, select or tune on ../shared/eval):
+  /usr/bin/python3 training/validate.py --arch bsrnn --checkpoint ... --stem-mp4 "../shared/eval/musdb18-7s/X.stem.mp4"
+
+SDR = 10·log10((‖s‖² + ε) / (‖s − ŝ‖² + ε)), ε = 1e-7 (MDX-challenge whole-track definition),
+per stem, mean over items (generated set) or one value per track (real clip).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+EPS = 1e-7
+
+
+def sdr(ref: np.ndarray, est: np.ndarray) -> float:
+    num = np.sum(np.square(ref, dtype=np.float64)) + EPS
+    den = np.sum(np.square(ref - est, dtype=np.float64)) + EPS
+    return float(10 * np.log10(num / den))
+
+
+def valid_items(cache_root: str, n_items: int, segment: int):
+    """Deterministic held-out items: (stems [4,2,N] in cache order, acc flag) — centre crop of each chunk."""
+    from data.dataset import ChunkCache
+
+    c = ChunkCache(cache_root, "valid")
+    items = []
+    for fn in c.files[:n_items]:
+        a = np.asarray(c.load(fn), dtype=np.float32)
+        T = a.shape[-1]
+        o = max(0, (T - segment) // 2)
+        x = a[:, :, o:o + segment]
+        if x.shape[-1] < segment:
+            x = np.pad(x, [(0, 0), (0, 0), (0, segment - x.shape[-1])])
+        mix = x.sum(0)
+        r = float(np.sqrt(np.mean(mix ** 2)))
+        if r < 1e-5:
+            continue
+        g = 10 ** ((np.clip(20 * np.log10(r), -35, -8) - 20 * np.log10(r)) / 20)
+        items.append((x * np.float32(g), fn in c.acc))
+    return items
+
+
+@torch.no_grad()
+def separate_segments(model, mix: np.ndarray, overlap: float = 0.25) -> np.ndarray:
+    """Whole-track separation with fixed segments, linear cross-fades. mix [2, T] → [S, 2, T]."""
+    N = model.segment
+    hop = int(N * (1 - overlap))
+    T = mix.shape[-1]
+    n_seg = max(1, int(np.ceil(max(0, T - N) / hop)) + 1)
+    padded = np.zeros((2, (n_seg - 1) * hop + N), np.float32)
+    padded[:, :T] = mix
+    out = np.zeros((len(model.stems), 2, padded.shape[-1]), np.float32)
+    wsum = np.zeros(padded.shape[-1], np.float32)
+    fade = N - hop
+    w = np.ones(N, np.float32)
+    if fade > 0:
+        w[:fade] = np.linspace(0, 1, fade + 2, dtype=np.float32)[1:-1]
+        w[-fade:] = w[:fade][::-1]
+    for i in range(n_seg):
+        s = i * hop
+        x = torch.from_numpy(padded[None, :, s:s + N].copy())
+        y, _ = model.separate(x)
+        out[:, :, s:s + N] += y[0].numpy() * w
+        wsum[s:s + N] += w
+    return out[:, :, :T] / np.maximum(wsum[:T], 1e-6)
+
+
+@torch.no_grad()
+def eval_generated(model, items, batch: int = 4) -> dict:
+    from data.dataset import CACHE_STEMS
+
+    scores: dict[str, list[float]] = {s: [] for s in model.stems}
+    model.eval()
+    for i in range(0, len(items), batch):
+        group = items[i:i + batch]
+        mix = torch.from_numpy(np.stack([x.sum(0) for x, _ in group]))
+        est, _ = model.separate(mix)
+        est = est.numpy()
+        for j, (x, acc) in enumerate(group):
+            for k, s in enumerate(model.stems):
+                if acc and s != "vocals":
+                    continue
+                ref = x[CACHE_STEMS.index(s)]
+                if np.sum(ref ** 2) < 1e-8 * ref.size:  # silent target: SDR undefined, skip
+                    continue
+                scores[s].append(sdr(ref, est[j, k]))
+    res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
+    vals = [v for v in res.values() if v is not None]
+    res["avg"] = round(float(np.mean(vals)), 3) if vals else None
+    return res
+
+
+def decode_stems(path: str, ffmpeg: str = "/usr/bin/ffmpeg") -> dict[str, np.ndarray]:
+    """MUSDB .stem.mp4 → {'mixture','drums','bass','other','vocals'}: [2, T] float32 at 44.1 kHz."""
+    names = ["mixture", "drums", "bass", "other", "vocals"]
+    out = {}
+    for i, n in enumerate(names):
+        raw = subprocess.run([ffmpeg, "-v", "error", "-nostdin", "-i", path, "-map", f"0:a:{i}", "-f", "f32le",
+                              "-ac", "2", "-ar", "44100", "-"], check=True, stdout=subprocess.PIPE).stdout
+        out[n] = np.frombuffer(raw, np.float32).reshape(-1, 2).T.copy()
+    T = min(a.shape[1] for a in out.values())
+    return {k: v[:, :T] for k, v in out.items()}
+
+
+def eval_track(model, path: str) -> dict:
+    st = decode_stems(path)
+    t = time.time()
+    est = separate_segments(model, st["mixture"])
+    secs = time.time() - t
+    res = {s: round(sdr(st[s], est[k]), 3) for k, s in enumerate(model.stems)}
+    res["floor"] = {s: round(sdr(st[s], st["mixture"]), 3) for s in model.stems}
+    res["realtime_factor_torch"] = round(st["mixture"].shape[1] / 44100 / secs, 2)
+    return res
+
+
+def load_model(arch: str, config: str, checkpoint: str | None):
+    from models import build_model
+
+    m = build_model(arch, config)
+    if checkpoint:
+        ck = torch.load(checkpoint, map_location="cpu")
+        m.load_state_dict(ck["model"] if isinstance(ck, dict) and "model" in ck else ck)
+    m.eval()
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", required=True)
+    ap.add_argument("--config", default="small")
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--cache", default="/work/cache/data")
+    ap.add_argument("--items", type=int, default=48)
+    ap.add_argument("--stem-mp4", action="append", default=[])
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    model = load_model(a.arch, a.config, a.checkpoint)
+    out = {}
+    if a.items:
+        out["generated_valid"] = eval_generated(model, valid_items(a.cache, a.items, model.segment))
+    for p in a.stem_mp4:
+        out[os.path.basename(p)] = eval_track(model, p)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
