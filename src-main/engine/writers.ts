@@ -192,7 +192,9 @@ class WavWriter implements StemWriter {
         }
     }
     try {
-      await fd.write(buf, 0, buf.length, this.headerBytes + this.dataBytes);
+      const { bytesWritten } = await fd.write(buf, 0, buf.length, this.headerBytes + this.dataBytes);
+      // R1: write(2) may write part of the buffer when the disk fills up, without an error.
+      if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
     } catch (e) {
       throw fsError(e, this.target);
     }

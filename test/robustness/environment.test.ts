@@ -205,3 +205,12 @@ test('a model with the wrong stem count (manifest lists 4 stems, graph gives 2) 
   assertNothingLeft(dir);
   await nextJobWorks();
 });
+
+test('a folder in the way of the last stem → output-unwritable, and no other stem is left looking finished', async () => {
+  const dir = outDir();
+  fs.mkdirSync(path.join(dir, 'other.wav'), { recursive: true }); // 'other' is written last
+  await rejectsWith(separateFile({ input: good, outDir: dir, model: identityWaveform, format: 'wav' }), ['output-unwritable']);
+  assert.deepEqual(listFiles(dir), [], 'no vocals.wav from the half-committed job, no temp files');
+  assert.ok(fs.statSync(path.join(dir, 'other.wav')).isDirectory(), 'the folder is left alone');
+  await nextJobWorks();
+});

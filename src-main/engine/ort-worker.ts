@@ -1,0 +1,244 @@
+/**
+ * ONNX Runtime sessions in a worker thread (R1, issue 7 profiling; used by separate.ts).
+ *
+ * Why: onnxruntime-node's `session.run()` is synchronous on the calling thread (its backend does
+ * `setImmediate(() => resolve(nativeSession.run(...)))`), so on the main thread it blocks the event
+ * loop for the whole inference. Measured with `node --cpu-prof` (scripts/bench.ts --cpu-prof): while
+ * a segment runs, nothing drains ffmpeg's 64 KiB decode pipe, overlap-add and the stem writes wait,
+ * and the engine host cannot answer IPC — decode, segmenting, overlap-add and writing all add to
+ * the end-to-end time instead of overlapping with inference. In a worker, the main thread keeps
+ * decoding/writing while the model runs.
+ *
+ * The worker is plain JavaScript evaluated from a string (no extra bundled file, so it works from
+ * source under tsx, from the built app and in Electron's utility process alike) and `require`s
+ * onnxruntime-node by the absolute path resolved here. If the worker cannot start, callers fall
+ * back to the in-thread sessions of onnx.ts. Disable with STEMDECK_ORT_WORKER=0.
+ *
+ * Tensors cross the thread boundary as { type, dims, data }: inputs are copied (structured clone),
+ * outputs are transferred (no copy). Sessions are cached per (file, device, threads) like onnx.ts.
+ */
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { StemdeckError } from './errors.js';
+import type { Device } from './manifest.js';
+import { availableProviders, defaultThreads, ort, type SessionInfo } from './onnx.js';
+
+const WORKER_SOURCE = String.raw`
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+const sessions = new Map();
+function tensorOut(t) { return { type: t.type, dims: Array.from(t.dims), data: t.data }; }
+parentPort.on('message', async (m) => {
+  if (m.type === 'create') {
+    const reasons = [];
+    for (const eps of m.providers) {
+      try {
+        const s = await ort.InferenceSession.create(m.file, Object.assign({}, m.options, { executionProviders: eps }));
+        sessions.set(m.sid, s);
+        parentPort.postMessage({ type: 'created', id: m.id, provider: eps[0], reasons,
+          inputNames: s.inputNames, outputNames: s.outputNames,
+          inputMetadata: s.inputMetadata, outputMetadata: s.outputMetadata });
+        return;
+      } catch (e) {
+        reasons.push(eps[0] + ': ' + String((e && e.message) || e).split('\n')[0]);
+      }
+    }
+    parentPort.postMessage({ type: 'error', id: m.id, message: reasons[reasons.length - 1] || 'cannot create session', reasons });
+  } else if (m.type === 'run') {
+    const s = sessions.get(m.sid);
+    if (!s) { parentPort.postMessage({ type: 'error', id: m.id, message: 'session released' }); return; }
+    try {
+      const feeds = {};
+      for (const k of Object.keys(m.feeds)) { const f = m.feeds[k]; feeds[k] = new ort.Tensor(f.type, f.data, f.dims); }
+      const t0 = performance.now();
+      const out = await s.run(feeds);
+      const seconds = (performance.now() - t0) / 1000;
+      const outputs = {};
+      const transfer = [];
+      for (const k of Object.keys(out)) { outputs[k] = tensorOut(out[k]); if (out[k].data && out[k].data.buffer) transfer.push(out[k].data.buffer); }
+      try { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }, transfer); }
+      catch (e) { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }); }
+    } catch (e) {
+      parentPort.postMessage({ type: 'error', id: m.id, message: String((e && e.message) || e) });
+    }
+  } else if (m.type === 'release') {
+    const s = sessions.get(m.sid);
+    sessions.delete(m.sid);
+    try { if (s) await s.release(); } catch (e) { /* already released */ }
+    parentPort.postMessage({ type: 'released', id: m.id });
+  }
+});
+`;
+
+interface Pending {
+  resolve(v: Record<string, unknown>): void;
+  reject(e: Error): void;
+}
+
+class OrtWorker {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  failed: Error | null = null;
+
+  constructor() {
+    const require = createRequire(import.meta.url);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath: require.resolve('onnxruntime-node') } });
+    this.worker.unref();
+    this.worker.on('message', (m: { type: string; id: number; message?: string }) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (m.type === 'error') p.reject(Object.assign(new Error(m.message ?? 'ONNX Runtime worker error'), { details: m }));
+      else p.resolve(m as unknown as Record<string, unknown>);
+    });
+    const die = (e: Error): void => {
+      this.failed = e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+      if (shared === this) shared = null;
+    };
+    this.worker.on('error', die);
+    this.worker.on('exit', (code) => die(new Error(`ONNX Runtime worker exited (${code})`)));
+  }
+
+  request(msg: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+}
+
+let shared: OrtWorker | null = null;
+let sessionIds = 1;
+
+function worker(): OrtWorker {
+  if (!shared) shared = new OrtWorker();
+  return shared;
+}
+
+type WireTensor = { type: ort.Tensor.Type; dims: number[]; data: ort.Tensor.DataType };
+
+/** The part of ort.InferenceSession the adapters use, backed by the worker. */
+export class WorkerSession {
+  /** Seconds the worker spent inside session.run() (pure inference, measured in the worker). */
+  busySeconds = 0;
+  constructor(
+    private readonly sid: number,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+    readonly inputMetadata: unknown,
+    readonly outputMetadata: unknown,
+  ) {}
+
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const wire: Record<string, WireTensor> = {};
+    for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, dims: [...t.dims], data: t.data };
+    const r = (await worker().request({ type: 'run', sid: this.sid, feeds: wire })) as { outputs: Record<string, WireTensor>; seconds: number };
+    this.busySeconds += r.seconds;
+    const out: Record<string, ort.Tensor> = {};
+    for (const [k, t] of Object.entries(r.outputs)) out[k] = new ort.Tensor(t.type, t.data as Float32Array, t.dims);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await worker()
+      .request({ type: 'release', sid: this.sid })
+      .catch(() => undefined);
+  }
+}
+
+export function ortWorkerEnabled(): boolean {
+  return process.env.STEMDECK_ORT_WORKER !== '0';
+}
+
+/** Same order as onnx.ts: the best accelerator this platform can have, then CPU. */
+function providerLists(device: Device): { lists: string[][]; skipped: string[] } {
+  const want: string[] =
+    device === 'cpu' ? [] : device !== 'auto' ? [device] : process.platform === 'darwin' ? ['coreml'] : process.platform === 'win32' ? ['cuda', 'dml'] : ['cuda'];
+  const avail = availableProviders();
+  const lists: string[][] = [];
+  const skipped: string[] = [];
+  for (const ep of want) {
+    const rep = avail.find((p) => p.name === ep);
+    if (rep?.available) lists.push([ep, 'cpu']);
+    else skipped.push(`${ep}: ${rep?.note ?? 'unavailable'}`);
+  }
+  lists.push(['cpu']);
+  return { lists, skipped };
+}
+
+const cache = new Map<string, Promise<SessionInfo>>();
+
+/**
+ * A cached worker-backed session (SessionInfo.session is a WorkerSession typed as an
+ * InferenceSession), or null when the worker cannot be used here (callers fall back to onnx.ts).
+ * Throws StemdeckError('model-corrupt') when ONNX Runtime cannot load the file.
+ */
+export async function getWorkerSession(file: string, opts: { device?: Device; threads?: number } = {}): Promise<SessionInfo | null> {
+  if (!ortWorkerEnabled()) return null;
+  const device = opts.device ?? 'auto';
+  const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
+  const key = `${path.resolve(file)}|${device}|${threads}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = create(file, device, threads);
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof StemdeckError) throw e;
+    return null; // the worker itself failed: use in-thread sessions
+  }
+}
+
+async function create(file: string, device: Device, threads: number): Promise<SessionInfo> {
+  const { lists, skipped } = providerLists(device);
+  const sid = sessionIds++;
+  const options = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  };
+  let r: Record<string, unknown>;
+  try {
+    r = await worker().request({ type: 'create', sid, file: path.resolve(file), options, providers: lists });
+  } catch (e) {
+    const details = (e as { details?: { type?: string } }).details;
+    if (details?.type === 'error')
+      throw new StemdeckError(
+        'model-corrupt',
+        `The model file "${path.basename(file)}" could not be loaded by ONNX Runtime (${(e as Error).message}). Re-download or re-import the model.`,
+        { cause: e },
+      );
+    throw e;
+  }
+  const reasons = [...skipped, ...((r.reasons as string[]) ?? [])];
+  const provider = r.provider as SessionInfo['provider'];
+  const session = new WorkerSession(sid, r.inputNames as string[], r.outputNames as string[], r.inputMetadata, r.outputMetadata);
+  const fallbackReason = provider === 'cpu' && reasons.length ? `using CPU (${reasons.join('; ')})` : null;
+  return { session: session as unknown as ort.InferenceSession, provider, fallbackReason, threads };
+}
+
+/** Releases the worker's cached sessions. */
+export async function releaseWorkerSessions(): Promise<void> {
+  for (const [key, p] of [...cache]) {
+    cache.delete(key);
+    try {
+      await ((await p).session as unknown as WorkerSession).release();
+    } catch {
+      // failed or released
+    }
+  }
+}
