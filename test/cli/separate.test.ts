@@ -134,6 +134,17 @@ test('options: --stems, --format, --no-residual, same-named inputs, bad model an
   assert.equal(badModel.json[0].input, a);
   assert.equal(typeof badModel.json[0].error, 'string');
 
+  // an output folder that cannot be created (below a file): a per-input error, exit 1
+  const file = path.join(dir, 'a-file');
+  fs.writeFileSync(file, 'x');
+  const unwritable = await runCli(['separate', a, '--model', fixtureModel('identity-complex'), '--out', path.join(file, 'sub'), '--json']);
+  assert.equal(unwritable.code, 1);
+  assert.equal(unwritable.json[0].code, 'output-unwritable');
+  assert.match(unwritable.stderr, /Choose an output folder/);
+  const outIsFile = await runCli(['separate', a, '--out', file]);
+  assert.equal(outIsFile.code, 2);
+  assert.match(outIsFile.stderr, /is a file, not a folder/);
+
   const badFormat = await runCli(['separate', a, '--format', 'ogg']);
   assert.notEqual(badFormat.code, 0);
   assert.match(badFormat.stderr, /ogg/);
