@@ -178,20 +178,32 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const workerSession = 'busySeconds' in sessionInfo.session ? (sessionInfo.session as unknown as WorkerSession) : null;
   const busyAtStart = workerSession?.busySeconds ?? 0;
 
-  // Pure inference time: union of the intervals during which at least one run is in flight.
+  // Pure inference time. onnxruntime-node runs a session synchronously inside a setImmediate
+  // callback (its backend: setImmediate(() => resolve(native.run(...)))), so a marker
+  // setImmediate queued just before session.run() fires right before the native run starts:
+  // from there to the resolved promise is the run itself (+ wrapping the outputs). Runs on one
+  // thread never overlap, so the per-run times add up. A session that reports its own busy time
+  // (`busySeconds`, e.g. one run in a worker thread) is measured by that instead.
   let inferenceSeconds = 0;
-  let active = 0;
-  let activeSince = 0;
+  const session = sessionInfo.session as ort.InferenceSession & { busySeconds?: number };
   const ctx: AdapterContext = {
     session: sessionInfo.session,
     preferredBatch: Math.max(1, Math.floor(opts.batch ?? 1)),
     async run(feeds: Record<string, ort.Tensor>) {
-      if (active++ === 0) activeSince = now();
-      try {
-        return (await sessionInfo.session.run(feeds)) as Record<string, ort.Tensor>;
-      } finally {
-        if (--active === 0) inferenceSeconds += now() - activeSince;
+      if (typeof session.busySeconds === 'number') {
+        const before = session.busySeconds;
+        const out = (await session.run(feeds)) as Record<string, ort.Tensor>;
+        inferenceSeconds += session.busySeconds - before;
+        return out;
       }
+      let started = 0;
+      setImmediate(() => {
+        started = now();
+      });
+      const t = now();
+      const out = (await session.run(feeds)) as Record<string, ort.Tensor>;
+      inferenceSeconds += now() - (started || t);
+      return out;
     },
   };
   const adapter = await factory(model, ctx);
