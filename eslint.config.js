@@ -19,6 +19,9 @@ export default tseslint.config(
       'coverage/**',
       '**/*.svelte',
       '**/.tmp/**',
+      // Scratch files and folders at the root (e.g. .prof-*.ts) are nobody's product code.
+      '.*',
+      '.*/**',
     ],
   },
   js.configs.recommended,
