@@ -4,6 +4,8 @@
  */
 import { ApiCallError, type Job, type ModelInfo, type Settings, type SongSummary, type StemdeckApi, DEFAULT_SETTINGS } from '../../src-main/api/contract.js';
 import { createClient } from '../../src-main/api/client.js';
+import { audioContext } from './player.js';
+import { prefetchSong } from './songs.js';
 
 export type View = 'library' | 'mixer' | 'models';
 
@@ -53,13 +55,23 @@ class AppState {
   }
 
   async start(): Promise<void> {
+    // the AudioContext takes tens of ms to create: do it now, not when a song is opened
+    try {
+      audioContext();
+    } catch {
+      /* no Web Audio: the mixer will say so */
+    }
     const api = createClient();
     this.api = api;
     api.on('job', (job) => {
       const i = this.jobs.findIndex((j) => j.id === job.id);
       if (i >= 0) this.jobs[i] = job;
       else this.jobs = [...this.jobs, job];
-      if (job.status === 'done') void this.refreshSongs();
+      if (job.status === 'done') {
+        void this.refreshSongs();
+        // a song that was just separated is likely to be opened next: start loading it
+        if (job.songId && this.api) prefetchSong(this.api, job.songId);
+      }
     });
     api.on('library', () => void this.refreshSongs());
     api.on('settings', (s) => (this.settings = s));
@@ -150,6 +162,7 @@ class AppState {
 
   openSong(id: string, play = false): void {
     this.openedAt = performance.now();
+    performance.mark('stemdeck:open');
     this.autoplay = play;
     this.openSongId = id;
     this.view = 'mixer';

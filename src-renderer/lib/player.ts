@@ -88,7 +88,11 @@ export class MixerPlayer {
   setBuffer(stem: string, buffer: AudioBuffer): void {
     const old = this.lanes.get(stem);
     if (old) {
-      old.source?.stop();
+      try {
+        old.source?.stop();
+      } catch {
+        /* never started */
+      }
       old.buffer = buffer;
     } else {
       const gain = this.ctx.createGain();
@@ -142,22 +146,12 @@ export class MixerPlayer {
     const when = this.ctx.currentTime + START_LEAD;
     let first = true;
     for (const lane of this.lanes.values()) {
-      const src = this.ctx.createBufferSource();
-      src.buffer = lane.buffer;
-      if (this.loopRegion) {
-        src.loop = true;
-        src.loopStart = this.loopRegion.start;
-        src.loopEnd = this.loopRegion.end;
-      }
-      const env = this.ctx.createGain();
-      env.gain.setValueAtTime(0, when);
-      env.gain.setTargetAtTime(1, when, FADE_TIME_CONSTANT);
-      src.connect(env);
-      env.connect(lane.gain);
-      lane.envelope = env;
-      if (first) {
+      this.startLane(lane, when, pos, true);
+      if (first && lane.source) {
+        const src = lane.source;
         src.onended = () => {
-          if (lane.source === src && this.playing) {
+          // a partial (still loading) buffer ending is not the end of the song
+          if (lane.source === src && this.playing && !this.partial) {
             this.playing = false;
             this.pausedAt = this.duration;
             this.onEnded?.();
@@ -165,12 +159,84 @@ export class MixerPlayer {
         };
         first = false;
       }
-      src.start(when, Math.min(pos, lane.buffer.duration));
-      lane.source = src;
     }
     this.startTime = when;
     this.startPos = pos;
     this.playing = true;
+  }
+
+  private startLane(lane: Lane, when: number, pos: number, fadeIn: boolean): void {
+    const src = this.ctx.createBufferSource();
+    src.buffer = lane.buffer;
+    if (this.loopRegion) {
+      src.loop = true;
+      src.loopStart = this.loopRegion.start;
+      src.loopEnd = this.loopRegion.end;
+    }
+    const env = this.ctx.createGain();
+    if (fadeIn) {
+      env.gain.setValueAtTime(0, when);
+      env.gain.setTargetAtTime(1, when, FADE_TIME_CONSTANT);
+    }
+    src.connect(env);
+    env.connect(lane.gain);
+    lane.envelope = env;
+    // a position past this buffer (still loading) plays silence until swapBuffers()
+    if (pos < lane.buffer.duration) src.start(when, pos);
+    lane.source = src;
+  }
+
+  /** Whether the lanes hold only the first seconds of their stems (the rest is loading). */
+  partial = false;
+
+  /**
+   * Replaces the lanes' buffers (the complete stems after the first seconds) without a gap:
+   * while playing, new sources start at one future context time at the position reached by then,
+   * and the old ones stop at that same time.
+   */
+  swapBuffers(buffers: Map<string, AudioBuffer>, complete = true): void {
+    const when = this.ctx.currentTime + START_LEAD * 2;
+    const pos = this.playing ? playheadAt(this.startPos, when - this.startTime, this.duration, this.loopRegion) : 0;
+    for (const [stem, b] of buffers) {
+      const lane = this.lanes.get(stem);
+      if (!lane) continue;
+      lane.buffer = b;
+      this.duration = Math.max(this.duration, b.duration);
+    }
+    this.partial = !complete;
+    if (!this.playing) return;
+    let first = true;
+    for (const lane of this.lanes.values()) {
+      const old = lane.source;
+      const oldEnv = lane.envelope;
+      if (old) {
+        old.onended = () => {
+          old.disconnect();
+          oldEnv?.disconnect();
+        };
+        try {
+          old.stop(when);
+        } catch {
+          /* not started (position was past the partial buffer) */
+          old.disconnect();
+          oldEnv?.disconnect();
+        }
+      }
+      this.startLane(lane, when, pos, false);
+      if (first && lane.source) {
+        const src = lane.source;
+        src.onended = () => {
+          if (lane.source === src && this.playing && !this.partial) {
+            this.playing = false;
+            this.pausedAt = this.duration;
+            this.onEnded?.();
+          }
+        };
+        first = false;
+      }
+    }
+    this.startTime = when;
+    this.startPos = pos;
   }
 
   pause(): void {
@@ -225,15 +291,17 @@ export class MixerPlayer {
       src.onended = null;
       env?.gain.cancelScheduledValues(now);
       env?.gain.setTargetAtTime(0, now, FADE_TIME_CONSTANT);
-      try {
-        src.stop(now + 8 * FADE_TIME_CONSTANT);
-      } catch {
-        /* already stopped */
-      }
       src.onended = () => {
         src.disconnect();
         env?.disconnect();
       };
+      try {
+        src.stop(now + 8 * FADE_TIME_CONSTANT);
+      } catch {
+        // never started (position was past a partial buffer)
+        src.disconnect();
+        env?.disconnect();
+      }
       lane.source = null;
       lane.envelope = null;
     }

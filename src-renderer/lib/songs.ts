@@ -6,65 +6,97 @@
 import type { Song, StemdeckApi } from '../../src-main/api/contract.js';
 import { audioContext } from './player.js';
 import { normalisedPeaks, parsePeaksBin, peakMax, type StemPeaks } from './peaks.js';
+import { streamStem } from './wav.js';
 
 export interface LoadedSong {
   song: Song;
+  /** What can play now: the first seconds of each stem (or all of it for short songs). */
   buffers: Map<string, AudioBuffer>;
+  /** Every stem complete; `buffers` is replaced by these when they arrive. */
+  full: Promise<Map<string, AudioBuffer>>;
+  /** Longer beginnings of every stem (see wav.ts), in order; the last ones are the complete stems. */
+  stages: Promise<Map<string, AudioBuffer>>[];
+  /** Whether `buffers` are complete already. */
+  complete: boolean;
+  /** Song duration (s), known from the stems' headers before they are complete. */
+  duration: number;
   peaks: Map<string, StemPeaks>;
-  /** ms from the start of the load to all stems decoded. */
+  /** ms from the start of the load to playable buffers. */
   loadMs: number;
 }
 
-const CACHE_SIZE = 3;
+/** Decoded songs kept (a 4-minute 4-stem song is ~340 MB of float32). */
+const CACHE_SIZE = 2;
 const cache = new Map<string, Promise<LoadedSong>>();
 
+/** Seconds of each stem needed before playback can start (the rest streams in while playing). */
+function headSeconds(): number {
+  const v = Number(globalThis.localStorage?.getItem('stemdeckHeadSeconds'));
+  return Number.isFinite(v) && v > 0 ? v : 2;
+}
+
 async function fetchArray(url: string, what: string): Promise<ArrayBuffer> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch {
-    throw new Error(`Could not load ${what}: the Stemdeck server is not reachable.`);
-  }
-  if (!res.ok) throw new Error(`Could not load ${what} (${res.status}). The song folder may have been moved or deleted; separate the file again.`);
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`Could not load ${what} (${res.status}).`);
   return res.arrayBuffer();
 }
 
 async function load(api: StemdeckApi, id: string): Promise<LoadedSong> {
   const t0 = performance.now();
+  performance.mark('stemdeck:load');
   const song = await api.call('library.get', { id });
+  performance.mark('stemdeck:song');
   const ctx = audioContext();
   const peaksPromise = song.peaks
     ? fetchArray(api.mediaUrl(song.peaks.ref), 'the waveform')
         .then(parsePeaksBin)
         .catch(() => null)
     : Promise.resolve(null);
-  const decoded = await Promise.all(
-    song.stems.map(async (s) => {
-      const data = await fetchArray(api.mediaUrl(s.ref), `the ${s.name} stem`);
-      try {
-        return [s.name, await ctx.decodeAudioData(data)] as const;
-      } catch {
-        throw new Error(`The ${s.name} stem could not be decoded. Separate the song again.`);
-      }
-    }),
-  );
-  const buffers = new Map(decoded);
+  const head = headSeconds();
+  const streams = song.stems.map((s) => ({ name: s.name, stream: streamStem(ctx, api.mediaUrl(s.ref), head, `the ${s.name} stem`) }));
+  const heads = await Promise.all(streams.map(async ({ name, stream }) => [name, await stream.head] as const));
+  performance.mark('stemdeck:heads');
+  const durations = await Promise.all(streams.map(({ stream }) => stream.duration));
+  const full = Promise.all(streams.map(async ({ name, stream }) => [name, await stream.full] as const)).then((e) => new Map(e));
+  full.catch(() => undefined);
+  const stages = streams[0].stream.stages.map((_, k) => {
+    const p = Promise.all(streams.map(async ({ name, stream }) => [name, await stream.stages[k]] as const)).then((e) => new Map(e));
+    p.catch(() => undefined);
+    return p;
+  });
+  const buffers = new Map(heads);
+  const complete = heads.every(([, b], i) => Math.abs(b.duration - durations[i]) < 1e-3);
   const peakList = await peaksPromise;
+  performance.mark('stemdeck:peaks');
   const peaks = new Map<string, StemPeaks>();
   song.stems.forEach((s, i) => {
     const p = peakList?.[i];
-    const b = buffers.get(s.name);
     // precomputed peaks when they have enough resolution; quiet stems get normalised peaks
     // computed from the audio later (`completePeaks`, after playback can start)
-    if (p && p.levels.length > 0 && (peakMax(p) >= 20 || !b)) peaks.set(s.name, p);
+    if (p && p.levels.length > 0 && peakMax(p) >= 20) peaks.set(s.name, p);
   });
-  return { song, buffers, peaks, loadMs: performance.now() - t0 };
+  const loaded: LoadedSong = {
+    song,
+    buffers,
+    full,
+    stages,
+    complete,
+    duration: Math.max(song.durationSeconds, ...durations.filter((d) => Number.isFinite(d))),
+    peaks,
+    loadMs: performance.now() - t0,
+  };
+  if (!complete)
+    void full.then((m) => {
+      loaded.buffers = m;
+      loaded.complete = true;
+    }, () => undefined);
+  return loaded;
 }
 
-/** Computes display peaks for stems that have none (or too quiet ones) from the decoded audio. */
-export function completePeaks(l: LoadedSong): boolean {
+/** Computes display peaks for stems that have none (or too quiet ones) from the complete audio. */
+export function completePeaks(l: LoadedSong, buffers: Map<string, AudioBuffer>): boolean {
   let changed = false;
-  for (const [name, b] of l.buffers)
+  for (const [name, b] of buffers)
     if (!l.peaks.has(name)) {
       l.peaks.set(name, normalisedPeaks(b));
       changed = true;

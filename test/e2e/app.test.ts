@@ -217,6 +217,18 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       t.diagnostic(`time to first audio (click on a song's play → sound at the analyser): ${firstAudioMs.toFixed(0)} ms (stems ready ${timings.readyMs.toFixed(0)} ms)`);
       // the budget is 300 ms; allow for a busy machine here, the figure is reported above
       assert.ok(firstAudioMs < 1000, `first audio after ${firstAudioMs} ms`);
+
+      // cold: nothing loaded yet (fresh page), stems streamed in stages from 0.5 s on, so that
+      // playback starts from their first seconds and the buffers grow while playing
+      await page.evaluate(() => localStorage.setItem('stemdeckHeadSeconds', '0.5'));
+      await page.reload();
+      await page.waitForSelector('[data-testid=song-play]');
+      await page.click('[data-testid=song-play]');
+      await page.waitForFunction(() => (window as unknown as { __stemdeckMixer?: { timings: { completeMs: number | null } } }).__stemdeckMixer?.timings.completeMs != null, { timeout: 20_000 });
+      const cold = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: Record<string, number> } }).__stemdeckMixer.timings);
+      t.diagnostic(`cold open (no prefetch) → sound: ${cold.firstAudioMs.toFixed(0)} ms; stems complete after ${cold.completeMs.toFixed(0)} ms, ${cold.swaps} buffer swaps while playing`);
+      assert.ok(cold.swaps >= 1, 'the stems grew while playing');
+      await page.evaluate(() => localStorage.removeItem('stemdeckHeadSeconds'));
       stems = await page.$$eval('[data-testid=lane]', (ls) => ls.map((l) => (l as HTMLElement).dataset.stem!));
       assert.ok(stems.length >= 2, 'one lane per stem');
       assert.equal(await page.$$eval('[data-testid=waveform] canvas', (cs) => cs.length), stems.length);
