@@ -109,7 +109,7 @@ export class MagnitudeMaskAdapter extends SpectrogramAdapter {
         mixRe.push(re);
         mixIm.push(im);
         const mag = input.subarray((b * C + c) * plane, (b * C + c + 1) * plane);
-        for (let i = 0; i < plane; i++) mag[i] = Math.hypot(re[i], im[i]);
+        for (let i = 0; i < plane; i++) mag[i] = Math.sqrt(re[i] * re[i] + im[i] * im[i]);
       }
     const data = await this.runModel(input, [B, C, F, T], [B, S, C, F, T]);
     const N = this.segmentSamples;
