@@ -1,7 +1,8 @@
 /**
  * The third-party contracts (HTDemucs Mixxx export, UVR MDX-Net) run end to end with stand-in
  * models of exactly their I/O (training/export_contract_fixtures.py, test/models-manager/fixtures):
- * imported like a user would, then separated by the engine (separateFile) and by the CLI.
+ * imported like a user would, then separated by the engine (separateFile); the CLI runs are in
+ * contracts-cli.test.ts.
  *
  *   contract-htdemucs: stem k = W[k]·input, W = 0.1, 0.2, 0.3, 0.4. With Demucs's whole-mixture
  *     normalisation x' = (x − m)/s around it, stem k = W[k]·x + (1 − W[k])·m exactly.
@@ -11,10 +12,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeAll, separateFile, writeAudio, loadRegistry } from '../../src-main/engine/index.js';
+import { decodeAll, separateFile, writeAudio } from '../../src-main/engine/index.js';
 import { getSession } from '../../src-main/engine/onnx.js';
 import { HtdemucsAdapter, demucsWeights } from '../../src-main/engine/adapters/htdemucs.js';
 import { createMdxAdapter } from '../../src-main/engine/adapters/mdx.js';
@@ -26,7 +26,6 @@ import { tempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIX = path.join(here, 'fixtures');
-const repoRoot = path.resolve(here, '..', '..');
 const W = [0.1, 0.2, 0.3, 0.4];
 const SR = 44100;
 let home: string;
@@ -175,36 +174,5 @@ describe('third-party contracts', () => {
     // secondary + primary = mixture (exactly, up to float rounding)
     const sum = vocals.map((ch, c) => ch.map((v, i) => v + inst[c][i]));
     assert.ok(errDb(x, sum) < -100, 'stems sum to the mixture');
-  });
-
-  it('the registry sees imported models; the CLI separates with --model <id>', async () => {
-    const reg = await loadRegistry();
-    assert.equal(reg.get('test-mdx').origin, 'user');
-    const input = path.join(home, 'cli-in.wav');
-    const x = bandSignal(400000);
-    await writeAudio(input, x, SR, 'wav');
-    const outDir = path.join(home, 'cli-out');
-    // ids of imported models, and a bare .onnx path (contract detected in memory, nothing installed)
-    for (const model of ['test-mdx', 'test-htdemucs', path.join(FIX, 'contract-htdemucs.onnx')]) {
-      const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), 'separate', input, '--model', model, '--out', path.join(outDir, path.basename(model)), '--json'], {
-          env: { ...process.env, STEMDECK_HOME: home },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
-      assert.equal(res.code, 0, res.stderr);
-      const line = JSON.parse(res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as { outputs: Record<string, string> };
-      const expected = model === 'test-mdx' ? ['instrumental', 'vocals'] : ['bass', 'drums', 'other', 'vocals'];
-      assert.equal(model.includes('/') ? (line as { model?: string }).model : model, model.includes('/') ? 'contract-htdemucs' : model);
-      assert.deepEqual(Object.keys(line.outputs).sort(), expected);
-      const first = await decodeAll(Object.values(line.outputs)[0], { sampleRate: SR, channels: 2 });
-      assert.equal(first[0].length, 400000);
-    }
   });
 });

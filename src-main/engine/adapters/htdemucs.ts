@@ -97,34 +97,3 @@ export function demucsWeights(n: number): Float32Array {
   for (let i = 0; i < n; i++) w[i] /= max;
   return w;
 }
-
-/**
- * Demucs's whole-mixture normalisation statistics (demucs/separate.py): mean and unbiased std of
- * the mono mix (mean over channels) over the whole track. Streaming form: feed planar chunks.
- */
-export class MixtureStats {
-  private n = 0;
-  private sum = 0;
-  private sumSq = 0;
-  add(chunk: Float32Array[]): void {
-    const c = chunk.length;
-    const len = chunk[0]?.length ?? 0;
-    for (let i = 0; i < len; i++) {
-      let v = 0;
-      for (let ch = 0; ch < c; ch++) v += chunk[ch][i];
-      v /= c;
-      this.sum += v;
-      this.sumSq += v * v;
-    }
-    this.n += len;
-  }
-  get mean(): number {
-    return this.n > 0 ? this.sum / this.n : 0;
-  }
-  /** Unbiased (n − 1), like torch.Tensor.std(); never 0 (silence → 1, as dividing by 0 would). */
-  get std(): number {
-    if (this.n < 2) return 1;
-    const v = (this.sumSq - (this.sum * this.sum) / this.n) / (this.n - 1);
-    return v > 1e-20 ? Math.sqrt(v) : 1;
-  }
-}
