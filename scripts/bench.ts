@@ -11,8 +11,8 @@
  *   overheadRatio     endToEndSeconds / inferenceSeconds
  *   realtimeFactor    song seconds / endToEndSeconds
  *   peakRssMB         VmHWM of the child, MiB
- * plus the mixer's time to first audio after opening a separated song (A2's headless
- * Chromium e2e helpers; null when they are not available), a PNG chart in bench-results/,
+ * plus the mixer's time to first audio after opening a separated song (the real renderer in headless
+ * Chromium via A2's test/e2e/chromium.ts; null with a note when it cannot run), a PNG chart in bench-results/
  * and a detailed JSON (load averages, batch memory series) next to it.
  *
  * `--json` prints exactly {"models":[{id, realtimeFactor, inferenceSeconds, endToEndSeconds,
@@ -238,18 +238,75 @@ async function runChild(
   }
 }
 
-// ─── time to first audio (A2's e2e helpers) ──────────────────────────────────────
+// ─── time to first audio (A2's renderer in headless Chromium) ──────────────────────
 
-async function timeToFirstAudio(): Promise<{ ms: number | null; note: string }> {
-  const helper = path.join(root, 'test', 'e2e', 'helpers.ts');
-  if (!fs.existsSync(helper)) return { ms: null, note: 'test/e2e/helpers.ts (A2) not present' };
+/**
+ * Opens a separated song in the real mixer and measures open → first audible output, as the
+ * renderer itself reports it (MixerView: window.__stemdeckMixer.timings.firstAudioMs, measured
+ * from the click that opens the song to the first non-zero master level). The song is separated
+ * through the app (browser shell + engine host, the given model), the renderer is built with
+ * vite into a temp dir, Chromium is launched by A2's test/e2e/chromium.ts. Play is clicked as soon
+ * as the mixer shows (no hover prefetch), so this is the cold figure.
+ */
+async function timeToFirstAudio(song: string, modelId: string): Promise<{ ms: number | null; note: string }> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-bench-ttfa-'));
+  const saved = { home: process.env.STEMDECK_HOME, lib: process.env.STEMDECK_LIBRARY, models: process.env.STEMDECK_MODELS };
+  process.env.STEMDECK_HOME = path.join(tmp, 'home');
+  process.env.STEMDECK_LIBRARY = path.join(tmp, 'home', 'library');
+  process.env.STEMDECK_MODELS = path.join(tmp, 'home', 'models');
+  const cleanup: (() => Promise<void>)[] = [];
   try {
-    const mod = (await import(helper)) as { measureTimeToFirstAudio?: () => Promise<number> };
-    if (typeof mod.measureTimeToFirstAudio !== 'function')
-      return { ms: null, note: 'test/e2e/helpers.ts has no measureTimeToFirstAudio()' };
-    return { ms: await mod.measureTimeToFirstAudio(), note: 'headless Chromium via test/e2e/helpers.ts' };
+    const rendererDir = path.join(tmp, 'renderer');
+    const { build } = await import('vite');
+    await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true }, logLevel: 'error' });
+    const { App } = await import('../src-main/host/app.js');
+    const { startBrowserShell } = await import('../src-main/shells/browser/server.js');
+    const { launchChromium } = await import('../test/e2e/chromium.js');
+    const app = new App({ shell: 'browser' });
+    await app.start();
+    cleanup.push(() => app.stop());
+    await app.settings.set({ model: modelId });
+    app.guard.choose(song);
+    const opened = await app.openFiles([song], undefined);
+    const jobId = opened.jobs[0]?.id;
+    if (!jobId) return { ms: null, note: `the app did not start a job: ${JSON.stringify(opened.refused)}` };
+    const job = await new Promise<{ status: string; error: unknown }>((resolve) => {
+      const on = (name: string, payload: unknown): void => {
+        const j = payload as { id: string; status: string; error: unknown };
+        if (name === 'job' && j.id === jobId && ['done', 'failed', 'cancelled'].includes(j.status)) {
+          app.off('event', on);
+          resolve(j);
+        }
+      };
+      app.on('event', on);
+    });
+    if (job.status !== 'done') return { ms: null, note: `separation in the app ${job.status}: ${JSON.stringify(job.error)}` };
+    const shell = await startBrowserShell({ app, rendererDir, port: 0 });
+    cleanup.unshift(() => shell.close());
+    const browser = await launchChromium();
+    cleanup.unshift(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(shell.url);
+    await page.waitForSelector('[data-testid=song] button.main', { timeout: 30_000 });
+    await page.click('[data-testid=song] button.main');
+    await page.waitForSelector('[data-testid=play]', { timeout: 60_000 });
+    await page.click('[data-testid=play]');
+    await page.waitForFunction(
+      () => (window as unknown as { __stemdeckMixer?: { timings: { firstAudioMs: number | null } } }).__stemdeckMixer?.timings.firstAudioMs != null,
+      { timeout: 120_000, polling: 50 },
+    );
+    const ms = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: { firstAudioMs: number } } }).__stemdeckMixer.timings.firstAudioMs);
+    return { ms, note: `headless Chromium, cold open → first audible output, ${modelId}` };
   } catch (e) {
-    return { ms: null, note: `time to first audio failed: ${(e as Error).message.split('\n')[0]}` };
+    return { ms: null, note: `time to first audio not measured: ${(e as Error).message.split('\n')[0]}` };
+  } finally {
+    for (const c of cleanup) await c().catch(() => undefined);
+    process.env.STEMDECK_HOME = saved.home;
+    process.env.STEMDECK_LIBRARY = saved.lib;
+    process.env.STEMDECK_MODELS = saved.models;
+    for (const [k, v] of Object.entries({ STEMDECK_HOME: saved.home, STEMDECK_LIBRARY: saved.lib, STEMDECK_MODELS: saved.models }))
+      if (v === undefined) delete process.env[k];
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
@@ -401,7 +458,9 @@ async function main(): Promise<void> {
       `growth after warm-up ${growth.toFixed(1)} MiB → ${flat ? 'flat' : 'NOT flat'} (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)})`);
   }
 
-  const ttfa = args.ttfa ? await timeToFirstAudio() : { ms: null, note: 'skipped (--no-ttfa)' };
+  const ttfaModel = registry.defaultId && ids.includes(registry.defaultId) ? registry.defaultId : ids[0];
+  if (args.ttfa) log(`bench: time to first audio (${ttfaModel}, ${args.seconds}-s song, headless Chromium) …`);
+  const ttfa = args.ttfa ? await timeToFirstAudio(song, ttfaModel) : { ms: null, note: 'skipped (--no-ttfa)' };
   log(`  time to first audio: ${ttfa.ms === null ? 'null' : `${ttfa.ms.toFixed(0)} ms`} (${ttfa.note})`);
 
   if (args.updateManifests) {

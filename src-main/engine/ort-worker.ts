@@ -210,6 +210,10 @@ async function create(file: string, device: Device, threads: number): Promise<Se
     executionMode: 'sequential',
     enableCpuMemArena: true,
     enableMemPattern: true,
+    // No busy-waiting of the intra-op threads between operators: it burned ~1.8× the CPU time
+    // per segment for the same or worse wall time on the 2-core machine (demucs-small-v1, 3 runs × 4,
+    // interleaved), CPU the main thread needs for decode/overlap-add/writes. STEMDECK_ORT_SPIN=1 re-enables it.
+    ...(process.env.STEMDECK_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
   let r: Record<string, unknown>;
   try {

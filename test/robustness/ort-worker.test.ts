@@ -1,0 +1,107 @@
+// ONNX Runtime in a worker thread (src-main/engine/ort-worker.ts, issue 7 profiling):
+// the same numbers as an in-thread session, model errors keep their codes, STEMDECK_ORT_WORKER=0
+// falls back to in-thread sessions, and — the point of it — the event loop stays responsive while
+// the default model runs (onnxruntime-node's run() is synchronous: in-thread it blocks the loop for
+// a whole segment, so decode/overlap-add/writes and the engine host's IPC wait).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { getWorkerSession, type WorkerSession } from '../../src-main/engine/ort-worker.js';
+import { loadRegistry, modelFile, separateFile } from '../../src-main/engine/index.js';
+import { StemdeckError } from '../../src-main/engine/errors.js';
+import { fixtureModels, makeTone, readWav, tempDir, useTempHome } from './helpers.js';
+
+let work = '';
+let home = '';
+before(() => {
+  home = useTempHome();
+  work = tempDir();
+});
+after(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+test('a worker session gives exactly the in-thread outputs', async () => {
+  const file = path.join(fixtureModels, 'identity-complex', 'identity-complex.onnx');
+  const info = await getWorkerSession(file, { device: 'cpu', threads: 1 });
+  assert.ok(info, 'the worker starts here');
+  const ws = info.session as unknown as WorkerSession;
+  assert.ok(ws.inputNames.length === 1 && ws.outputNames.length === 1);
+  const meta = (info.session as unknown as { inputMetadata: { shape: unknown[] }[] }).inputMetadata;
+  const shape = [1, ...(meta[0].shape.slice(1) as number[])];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n).map((_, i) => Math.sin(i * 0.01) * (i % 5));
+  const local = await ort.InferenceSession.create(file);
+  const want = (await local.run({ [local.inputNames[0]]: new ort.Tensor('float32', x, shape) }))[local.outputNames[0]];
+  const got = (await info.session.run({ [ws.inputNames[0]]: new ort.Tensor('float32', x, shape) }))[ws.outputNames[0]];
+  assert.deepEqual(got.dims, want.dims);
+  assert.deepEqual(got.data, want.data);
+  assert.ok(ws.busySeconds > 0, 'the worker reports its run time');
+  await local.release();
+});
+
+test('a garbage model file → model-corrupt from the worker too', async () => {
+  const f = path.join(work, 'garbage.onnx');
+  fs.writeFileSync(f, 'not a model');
+  await assert.rejects(getWorkerSession(f, { device: 'cpu' }), (e) => e instanceof StemdeckError && e.code === 'model-corrupt');
+});
+
+test('STEMDECK_ORT_WORKER=0 → in-thread sessions, same result', async () => {
+  const input = makeTone(path.join(work, 'a.wav'), 2, { codec: ['-c:a', 'pcm_f32le'] });
+  const manifest = path.join(fixtureModels, 'identity-waveform', 'manifest.json');
+  process.env.STEMDECK_ORT_WORKER = '0';
+  try {
+    assert.equal(await getWorkerSession(path.join(fixtureModels, 'identity-waveform', 'identity-waveform.onnx')), null);
+    const r = await separateFile({ input, outDir: path.join(work, 'off'), model: manifest, format: 'wav' });
+    close(readWav(r.outputs.vocals).data, readWav(input).data);
+  } finally {
+    delete process.env.STEMDECK_ORT_WORKER;
+  }
+  const r = await separateFile({ input, outDir: path.join(work, 'on'), model: manifest, format: 'wav' });
+  close(readWav(r.outputs.vocals).data, readWav(input).data);
+});
+
+/** Identity through overlap-add: equal up to float rounding of the crossfade normalisation. */
+function close(a: Float32Array[], b: Float32Array[]): void {
+  assert.equal(a.length, b.length);
+  for (let c = 0; c < a.length; c++) {
+    assert.equal(a[c].length, b[c].length);
+    for (let i = 0; i < a[c].length; i++) if (Math.abs(a[c][i] - b[c][i]) > 1e-6) assert.fail(`channel ${c} sample ${i}: ${a[c][i]} vs ${b[c][i]}`);
+  }
+}
+
+test('the event loop stays responsive while the default model runs (vs. in-thread)', async () => {
+  const registry = await loadRegistry();
+  const id = registry.defaultId;
+  assert.ok(id, 'a default model is bundled');
+  const model = registry.get(id);
+  const n = model.manifest.segment.samples / model.manifest.sampleRate;
+  const input = makeTone(path.join(work, 'lag.flac'), Math.ceil(n * 4), { codec: ['-c:a', 'flac'] });
+  await getWorkerSession(modelFile(model)); // load both sessions before measuring
+  const maxLag = async (worker: boolean): Promise<number> => {
+    if (!worker) process.env.STEMDECK_ORT_WORKER = '0';
+    let max = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const t = performance.now();
+      max = Math.max(max, t - last - 10);
+      last = t;
+    }, 10);
+    try {
+      const r = await separateFile({ input, outDir: path.join(work, `lag-${worker}`), model, format: 'wav' });
+      assert.ok(r.frames > 0);
+    } finally {
+      clearInterval(timer);
+      delete process.env.STEMDECK_ORT_WORKER;
+    }
+    return max;
+  };
+  await maxLag(false); // warm the in-thread session
+  const inThread = await maxLag(false);
+  const inWorker = await maxLag(true);
+  // In-thread, the loop stalls for a whole run at a time; with the worker only for our own JS work.
+  assert.ok(inWorker < inThread * 0.6, `max event-loop lag ${inWorker.toFixed(0)} ms with the worker vs ${inThread.toFixed(0)} ms in-thread`);
+});
