@@ -50,7 +50,8 @@ export function audioContext(): AudioContext {
 }
 
 export class MixerPlayer {
-  readonly ctx: AudioContext;
+  /** An AudioContext (playback) or an OfflineAudioContext (tests, offline checks). */
+  readonly ctx: BaseAudioContext;
   readonly master: GainNode;
   readonly masterAnalyser: AnalyserNode;
   private lanes = new Map<string, Lane>();
@@ -67,7 +68,7 @@ export class MixerPlayer {
   duration = 0;
   onEnded: (() => void) | null = null;
 
-  constructor(ctx: AudioContext = audioContext()) {
+  constructor(ctx: BaseAudioContext = audioContext()) {
     this.ctx = ctx;
     this.master = ctx.createGain();
     this.masterAnalyser = ctx.createAnalyser();
@@ -140,7 +141,7 @@ export class MixerPlayer {
 
   /** Starts every lane at the same context time from `from` (default: the current position). */
   async play(from?: number): Promise<void> {
-    if (this.ctx.state !== 'running') await this.ctx.resume();
+    if (this.ctx instanceof AudioContext && this.ctx.state !== 'running') await this.ctx.resume();
     const pos = startOffset(from ?? this.position, this.duration, this.loopRegion);
     this.stopSources();
     const when = this.ctx.currentTime + START_LEAD;
