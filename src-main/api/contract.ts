@@ -264,6 +264,14 @@ export const CatalogueEntrySchema = z.looseObject({
   bytes: z.number(),
   license: z.string(),
   installed: z.boolean().optional(),
+  description: z.string().optional(),
+  /** Terms of use the user must read and accept before the download (show this, not only `license`). */
+  terms: z.string().optional(),
+  homepage: z.string().nullable().optional(),
+  /** Bytes of a paused/interrupted download that the next install resumes (0: none). */
+  partialBytes: z.number().nonnegative().optional(),
+  /** Where each catalogue value came from (field → source). */
+  provenance: z.record(z.string(), z.string()).optional(),
 });
 export type CatalogueEntry = z.infer<typeof CatalogueEntrySchema>;
 export const InstallStateSchema = z.enum(['queued', 'downloading', 'paused', 'verifying', 'installed', 'failed', 'cancelled']);
