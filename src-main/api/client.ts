@@ -68,6 +68,7 @@ export function createBrowserClient(options: { base?: string; token?: string } =
     };
   }
 
+  const mediaUrl = (ref: MediaRef): string => new URL(`/media/${encodeRef(ref)}?token=${encodeURIComponent(token)}`, base).href;
   return {
     shell: 'browser',
     async call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
@@ -93,9 +94,7 @@ export function createBrowserClient(options: { base?: string; token?: string } =
       set.add(handler as Listener);
       return () => set.delete(handler as Listener);
     },
-    mediaUrl(ref: MediaRef): string {
-      return new URL(`/media/${encodeRef(ref)}?token=${encodeURIComponent(token)}`, base).href;
-    },
+    mediaUrl,
     async importFiles(files: File[], onProgress?: (fraction: number) => void): Promise<string[]> {
       const total = files.reduce((n, f) => n + f.size, 0) || 1;
       let done = 0;
@@ -117,7 +116,7 @@ export function createBrowserClient(options: { base?: string; token?: string } =
     startDrag(file: DragOutFile, event: DragEvent): void {
       const dt = event.dataTransfer;
       if (!dt) return;
-      const url = this.mediaUrl(file.ref);
+      const url = mediaUrl(file.ref);
       dt.effectAllowed = 'copy';
       dt.setData('DownloadURL', `${file.mime}:${file.fileName}:${url}`);
       dt.setData('text/uri-list', url);

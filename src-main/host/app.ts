@@ -10,7 +10,7 @@ import path from 'node:path';
 import os from 'node:os';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { DragOutFile, EventName, EventPayload, ExportResult, Handlers, Job, ModelInfo, SeparationSettings, Song } from '../api/contract.js';
+import type { DoctorInfo, DragOutFile, EventName, EventPayload, ExportResult, Handlers, Job, ModelInfo, SeparationSettings, Song } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
 import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
@@ -75,6 +75,7 @@ export class App extends EventEmitter<AppEvents> {
     this.guard.setRoot('exports', this.exportsDir);
     this.guard.setRoot('dragout', this.dragoutDir);
     this.guard.setRoot('imports', this.importsDir);
+    await this.pruneImports();
     await fs.rm(this.dragoutDir, { recursive: true, force: true });
     await fs.mkdir(this.dragoutDir, { recursive: true });
     await this.host.start();
@@ -82,6 +83,18 @@ export class App extends EventEmitter<AppEvents> {
 
   async stop(): Promise<void> {
     await this.host.stop();
+  }
+
+  /** Uploaded files (browser shell) are kept a week: long enough to retry their jobs. */
+  private async pruneImports(maxAgeMs = 7 * 24 * 3600 * 1000): Promise<void> {
+    const entries = await fs.readdir(this.importsDir, { withFileTypes: true }).catch(() => []);
+    const now = Date.now();
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const dir = path.join(this.importsDir, e.name);
+      const st = await fs.stat(dir).catch(() => null);
+      if (st && now - st.mtimeMs > maxAgeMs) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   async models(reload = false): Promise<ModelRegistry> {
@@ -253,42 +266,40 @@ export class App extends EventEmitter<AppEvents> {
     return { jobs, existing, refused };
   }
 
-  doctor(): Parameters<Handlers['doctor.info']> extends never ? never : Promise<Awaited<ReturnType<Handlers['doctor.info']>>> {
-    return (async () => {
-      let ffmpeg: { path: string; source: string } | null = null;
-      try {
-        ffmpeg = locateFfmpeg();
-      } catch {
-        ffmpeg = null;
-      }
-      let onnxruntime: string | null = null;
-      try {
-        const require = createRequire(import.meta.url);
-        onnxruntime = (require('onnxruntime-node/package.json') as { version: string }).version;
-      } catch {
-        onnxruntime = null;
-      }
-      let version = '0.0.0';
-      try {
-        const require = createRequire(import.meta.url);
-        version = (require('../../package.json') as { version: string }).version;
-      } catch {
-        /* packaged layouts differ */
-      }
-      const h = this.host.hostState;
-      return {
-        version,
-        shell: this.options.shell,
-        node: process.versions.node,
-        platform: process.platform,
-        arch: process.arch,
-        ffmpeg,
-        onnxruntime,
-        paths: { appData: this.home, library: this.library.root, models: userModelsDir() },
-        host: { state: h.state, pid: h.pid, restarts: h.restarts },
-        cpus: os.cpus().length,
-      };
-    })();
+  async doctor(): Promise<DoctorInfo> {
+    let ffmpeg: { path: string; source: string } | null = null;
+    try {
+      ffmpeg = locateFfmpeg();
+    } catch {
+      ffmpeg = null;
+    }
+    let onnxruntime: string | null = null;
+    try {
+      const require = createRequire(import.meta.url);
+      onnxruntime = (require('onnxruntime-node/package.json') as { version: string }).version;
+    } catch {
+      onnxruntime = null;
+    }
+    let version = '0.0.0';
+    try {
+      const require = createRequire(import.meta.url);
+      version = (require('../../package.json') as { version: string }).version;
+    } catch {
+      /* packaged layouts differ */
+    }
+    const h = this.host.hostState;
+    return {
+      version,
+      shell: this.options.shell,
+      node: process.versions.node,
+      platform: process.platform,
+      arch: process.arch,
+      ffmpeg,
+      onnxruntime,
+      paths: { appData: this.home, library: this.library.root, models: userModelsDir() },
+      host: { state: h.state, pid: h.pid, restarts: h.restarts },
+      cpus: os.cpus().length,
+    };
   }
 
   /** The API handlers. Shells spread their own overrides on top (e.g. Electron's files.pick). */
