@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { isStemdeckError } from '../../src-main/engine/errors.js';
 import {
@@ -205,6 +206,27 @@ describe('model download', () => {
       assert.deepEqual(await listTree(dir), []);
     } finally {
       await srv.close();
+    }
+  });
+
+  it('a real full disk (a 1 MiB tmpfs, when this user may mount one) fails with disk-full and installs nothing', async (t) => {
+    const dir = await modelsDir('tmpfs');
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { encoding: 'utf8' });
+    if (mount.status !== 0) {
+      t.skip('cannot mount a tmpfs here (not root)');
+      return;
+    }
+    const srv = await startServer(DATA);
+    try {
+      await assert.rejects(
+        // The free-space check alone would refuse up front; report plenty so the write itself hits ENOSPC.
+        installCatalogueModel(testEntry(srv.url, DATA), { acceptTerms: true, allowLoopbackHttp: true, modelsDir: dir, freeSpace: async () => 1e12, retries: 0 }),
+        (e) => errorCode(e) === 'disk-full' && /disk is full/.test((e as Error).message),
+      );
+      assert.deepEqual(await listTree(path.join(dir, 'test-model')), [], 'nothing installed');
+    } finally {
+      await srv.close();
+      spawnSync('umount', [dir]);
     }
   });
 
