@@ -118,9 +118,21 @@ test('engine host SIGKILLed mid-job → job failed with a clear message, library
   );
   // Host restarted (new pid) and the job can be retried.
   await waitFor(app, () => undefined, 10).catch(() => undefined);
+  const progress: { fraction: number; eta: number | null; stage: string | null }[] = [];
+  const onEvent = (name: string, p: unknown) => {
+    const j = p as { id: string; status: string; fraction: number; etaSeconds: number | null; stage: string | null };
+    if (name === 'job' && j.id === id && j.status === 'running') progress.push({ fraction: j.fraction, eta: j.etaSeconds, stage: j.stage });
+  };
+  app.on('event', onEvent);
   const retried = app.host.retry(id);
   assert.equal(retried.status, 'queued');
   const done = await waitJobEnd(app, id, 120_000);
+  app.off('event', onEvent);
+  // Progress events: fraction never goes back, an ETA is given while separating.
+  assert.ok(progress.length >= 3, `progress events: ${progress.length}`);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i].fraction >= progress[i - 1].fraction);
+  assert.ok(progress.some((p) => p.stage === 'separate' && p.eta !== null && p.eta >= 0), JSON.stringify(progress.slice(0, 8)));
+  assert.equal(done.fraction, 1);
   assert.equal(done.status, 'done', JSON.stringify(done.error));
   assert.equal(done.attempts, 2);
   assert.notEqual(app.host.pid, oldPid);
