@@ -422,6 +422,7 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.click('nav button:last-child');
       await page.waitForSelector('[data-testid=installed-model]');
       assert.ok((await page.$$('[data-testid=installed-model]')).length >= 1);
+      await shot(page, 'models');
     });
 
     assert.deepEqual(pageErrors.filter((e) => !/favicon/.test(e)), [], 'no errors in the page');
