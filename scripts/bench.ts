@@ -145,9 +145,23 @@ interface ChildResult {
   endToEndSeconds: number;
   inferenceSeconds: number;
   vmHwmKB: number;
+  /** CPU seconds of the child (all its threads) and of its waited-for children (ffmpeg), from /proc/self/stat. */
+  cpuSeconds: number;
   /** batch mode only: VmRSS (KiB) after each file, and per-file seconds. */
   rssSeriesKB?: number[];
   fileSeconds?: number[];
+}
+
+/** utime + stime + cutime + cstime of this process, in seconds (Linux; 0 elsewhere). */
+function procCpuSeconds(): number {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields 14-17 of proc(5) = indices 11-14 after the state field
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function procStatusKB(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number {
@@ -171,6 +185,7 @@ async function child(argv: string[]): Promise<void> {
   const fileSeconds: number[] = [];
   let durationSeconds = 0;
   let inferenceSeconds = 0;
+  const cpu0 = procCpuSeconds();
   const t0 = performance.now();
   for (let i = 0; i < opt.inputs.length; i++) {
     const outDir = opt.inputs.length === 1 ? opt.outDir : path.join(opt.outDir, String(i));
@@ -197,6 +212,7 @@ async function child(argv: string[]): Promise<void> {
     endToEndSeconds,
     inferenceSeconds,
     vmHwmKB: procStatusKB('self', 'VmHWM'),
+    cpuSeconds: procCpuSeconds() - cpu0,
     ...(opt.inputs.length > 1 ? { rssSeriesKB: series, fileSeconds } : {}),
   };
   fs.writeFileSync(opt.result, JSON.stringify(res));
@@ -432,9 +448,13 @@ async function main(): Promise<void> {
       peakRssMB: round(peak, 1),
     };
     rows.push(row);
-    detail.push({ ...row, songSeconds: r.durationSeconds, loadAvg1mBefore: r.load[0], loadAvg1mAfter: r.load[1] });
+    // What the machine would do unloaded: song seconds per CPU second, times the cores.
+    const cpuBoundRtf = r.cpuSeconds > 0 ? round((r.durationSeconds / r.cpuSeconds) * os.cpus().length, 1) : null;
+    detail.push({ ...row, songSeconds: r.durationSeconds, cpuSeconds: round(r.cpuSeconds, 2), cpuBoundRealtimeFactor: cpuBoundRtf,
+      loadAvg1mBefore: r.load[0], loadAvg1mAfter: r.load[1] });
     log(`  ${id}: ${row.realtimeFactor}× real time, e2e ${row.endToEndSeconds}s, inference ${row.inferenceSeconds}s, ` +
-      `overhead ${row.overheadRatio}, peak RSS ${row.peakRssMB} MiB (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)})`);
+      `overhead ${row.overheadRatio}, peak RSS ${row.peakRssMB} MiB (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)}); ` +
+      `CPU ${r.cpuSeconds.toFixed(1)} s → ${cpuBoundRtf ?? '?'}× real time if the ${os.cpus().length} cores were ours`);
   }
 
   let batch: Record<string, unknown> | null = null;
