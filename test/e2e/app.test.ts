@@ -28,14 +28,16 @@ function ffmpegPath(): string {
   return process.env.STEMDECK_FFMPEG ?? (fs.existsSync(bundled) ? bundled : 'ffmpeg');
 }
 
-/** 5 s stereo test song with tags: different material left and right, pulses for a visible waveform. */
+/** 5 s stereo FLAC test song with tags and cover art: different material left and right, pulses for a visible waveform. */
 function makeSong(file: string): void {
   const expr =
     '0.35*sin(2*PI*110*t)*exp(-6*(t-0.25*floor(4*t)))+0.12*sin(2*PI*440*t)*(0.6+0.4*sin(2*PI*0.5*t))' +
     '|0.3*sin(2*PI*165*t)*exp(-9*(t+0.125-0.25*floor(4*t+0.5)))+0.12*sin(2*PI*660*t)';
   execFileSync(ffmpegPath(), [
     '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=${expr}:s=44100:d=5:c=stereo`,
-    '-metadata', 'title=E2E Groove', '-metadata', 'artist=Stemdeck Tests', '-c:a', 'pcm_s16le', file,
+    '-f', 'lavfi', '-i', 'testsrc2=s=160x160:d=1', '-map', '0:a', '-map', '1:v', '-frames:v', '1',
+    '-c:a', 'flac', '-c:v', 'png', '-disposition:v', 'attached_pic',
+    '-metadata', 'title=E2E Groove', '-metadata', 'artist=Stemdeck Tests', file,
   ]);
 }
 
@@ -182,13 +184,13 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
     await sleep(300); // settings.set round trip
 
     await t.test('drop a file → the separation finishes and the song is listed', async () => {
-      const input = path.join(tmp, 'E2E Groove.wav');
+      const input = path.join(tmp, 'E2E Groove.flac');
       makeSong(input);
       const b64 = (await fsp.readFile(input)).toString('base64');
       await page.evaluate(async (b64) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
-        dt.items.add(new File([bytes], 'E2E Groove.wav', { type: 'audio/wav' }));
+        dt.items.add(new File([bytes], 'E2E Groove.flac', { type: 'audio/flac' }));
         for (const type of ['dragenter', 'dragover', 'drop'])
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, b64);
@@ -199,6 +201,8 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       assert.equal(title, 'E2E Groove');
       const artist = await page.$eval('[data-testid=song] .sub', (e) => e.textContent);
       assert.match(artist ?? '', /Stemdeck Tests/);
+      // cover art from the tags is shown
+      await page.waitForFunction(() => ((document.querySelector('[data-testid=song] .art img') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0, { timeout: 10_000 });
       await shot(page, 'library');
     });
 
@@ -408,11 +412,11 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.click('nav button:first-child');
       await page.waitForSelector('[data-testid=song]');
       const jobsBefore = await page.$$eval('[data-testid=job]', (j) => j.length);
-      const b64 = (await fsp.readFile(path.join(tmp, 'E2E Groove.wav'))).toString('base64');
+      const b64 = (await fsp.readFile(path.join(tmp, 'E2E Groove.flac'))).toString('base64');
       await page.evaluate(async (b64) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
-        dt.items.add(new File([bytes], 'E2E Groove.wav', { type: 'audio/wav' }));
+        dt.items.add(new File([bytes], 'E2E Groove.flac', { type: 'audio/flac' }));
         for (const type of ['dragenter', 'dragover', 'drop'])
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, b64);
