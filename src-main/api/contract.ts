@@ -17,10 +17,10 @@
  * ── How to add a method (A2, M1, anyone) ─────────────────────────────────────────
  *  1. Add schemas below (strict objects: `z.strictObject({...})`), then one entry in
  *     `methods` ('area.verb': { params, result }). Names are `area.verb`, lower camel.
- *  2. Implement it in the backend: src-main/host/app.ts (`createAppHandlers`) — A1 owns
- *     that file; M1: put model-manager handlers in src-main/engine/models/handlers.ts
- *     exporting `modelManagerHandlers(ctx): Partial<Handlers>` and A1 wires it in
- *     (until then those methods answer 'internal: not available in this build').
+ *  2. Implement it in the backend: src-main/host/app.ts (`App.createHandlers`) — A1 owns
+ *     that file; model-manager handlers live in src-main/engine/models/handlers.ts (M1,
+ *     `modelManagerHandlers(ctx)`, wired in app.ts). A method without a handler answers
+ *     'internal: … not available in this build'.
  *  3. Nothing to do in the shells or the preload: they forward any method in `methods`.
  *  4. Renderer: `await api.call('area.verb', {...})` — fully typed.
  *  Keep changes additive (new optional fields, new methods); tell A1 by a commit message
@@ -371,9 +371,10 @@ export const methods = {
   /**
    * Lets the user choose files or a folder. Electron: native open dialog (`typedPath` is the
    * default location). Browser shell: `typedPath` is required (the path-input field); it must
-   * exist and be an audio file or a folder. The returned paths (folders expanded to the audio
-   * files inside, non-recursive…recursive to depth 3) become "chosen" and may be opened.
-   * kind 'folder' for an export target returns the folder itself (`paths = [folder]`).
+   * exist and be an audio file or a folder. The returned paths (a folder is expanded to the audio
+   * files inside it, down to 3 sub-folder levels) become "chosen" and may be opened.
+   * kind 'exportFolder' returns the chosen folder itself (`paths = [folder]`), usable as
+   * `export.run`'s `outDir`.
    */
   'files.pick': {
     params: z.strictObject({ kind: z.enum(['files', 'folder', 'exportFolder']), typedPath: PathSchema.optional() }),
