@@ -215,6 +215,8 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const residualOn = opts.residual ?? m.residual !== undefined;
   const residualStem = residualOn ? (m.residual ?? (allStems.includes('other') ? 'other' : allStems[allStems.length - 1])) : null;
   const residualIdx = residualStem ? allStems.indexOf(residualStem) : -1;
+  // stems the job uses: written ones, and with a residual every other stem (never the residual itself)
+  const need = allStems.map((s, i) => i !== residualIdx && (residualIdx >= 0 || wanted.includes(s)));
 
   const C = m.channels;
   const SR = m.sampleRate;
@@ -270,7 +272,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
         return o;
       });
     });
-    const result = adapter.process(inputs);
+    const result = adapter.process(inputs, need);
     result.catch(() => undefined); // awaited in order below
     inflight.push({ segs, result });
   };

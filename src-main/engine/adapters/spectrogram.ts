@@ -40,7 +40,14 @@ abstract class SpectrogramAdapter implements ModelAdapter {
     this.maxBatch = graphBatch(ctx.session, m.tensors.input, ctx.preferredBatch);
   }
 
-  abstract process(segments: Planar[]): Promise<Planar[][]>;
+  abstract process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]>;
+
+  private zerosBuf: Float32Array | null = null;
+  /** A shared all-zero segment for stems the engine does not need. */
+  protected zeros(): Float32Array {
+    this.zerosBuf ??= new Float32Array(this.segmentSamples);
+    return this.zerosBuf;
+  }
 
   protected async runModel(input: Float32Array, dims: number[], outDims: number[]): Promise<Float32Array> {
     const m = this.model.manifest;
@@ -55,7 +62,7 @@ abstract class SpectrogramAdapter implements ModelAdapter {
 }
 
 export class ComplexSpectrogramAdapter extends SpectrogramAdapter {
-  async process(segments: Planar[]): Promise<Planar[][]> {
+  async process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]> {
     const m = this.model.manifest;
     const B = segments.length;
     const C = m.channels;
@@ -76,6 +83,10 @@ export class ComplexSpectrogramAdapter extends SpectrogramAdapter {
       for (let s = 0; s < S; s++) {
         const ch: Planar = [];
         for (let c = 0; c < C; c++) {
+          if (need && need[s] === false) {
+            ch.push(this.zeros());
+            continue;
+          }
           const o = ((b * S + s) * 2 * C + 2 * c) * plane;
           ch.push(this.stft.inverse(data.subarray(o, o + plane), data.subarray(o + plane, o + 2 * plane), F, T, N));
         }
@@ -88,7 +99,7 @@ export class ComplexSpectrogramAdapter extends SpectrogramAdapter {
 }
 
 export class MagnitudeMaskAdapter extends SpectrogramAdapter {
-  async process(segments: Planar[]): Promise<Planar[][]> {
+  async process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]> {
     const m = this.model.manifest;
     const mode = m.magnitude?.output ?? 'mask';
     const iters = m.magnitude?.wienerIterations ?? 0;
@@ -97,7 +108,7 @@ export class MagnitudeMaskAdapter extends SpectrogramAdapter {
     const S = m.stems.length;
     const { F, T } = this;
     const plane = F * T;
-    // mixture spectrogram kept for phase reuse: [B][C] re/im planes
+    // mixture spectrogram kept for phase reuse: [B·C] re/im planes
     const mixRe: Float32Array[] = [];
     const mixIm: Float32Array[] = [];
     const input = new Float32Array(B * C * plane);
@@ -115,11 +126,23 @@ export class MagnitudeMaskAdapter extends SpectrogramAdapter {
     const N = this.segmentSamples;
     const result: Planar[][] = [];
     for (let b = 0; b < B; b++) result.push(Array.from({ length: S }, () => [] as Planar));
+    // unit phasor of the mixture (for magnitude outputs): X/|X|, or (1, 0) where |X| = 0
+    const ur = mode === 'magnitude' ? new Float32Array(plane) : null;
+    const ui = mode === 'magnitude' ? new Float32Array(plane) : null;
     for (let b = 0; b < B; b++)
       for (let c = 0; c < C; c++) {
         const xr = mixRe[b * C + c];
         const xi = mixIm[b * C + c];
-        const mag = input.subarray((b * C + c) * plane, (b * C + c + 1) * plane);
+        if (ur && ui) {
+          const mag = input.subarray((b * C + c) * plane, (b * C + c + 1) * plane);
+          for (let i = 0; i < plane; i++) {
+            const g = mag[i] > 1e-20 ? 1 / mag[i] : 0;
+            ur[i] = g ? xr[i] * g : 1;
+            ui[i] = xi[i] * g;
+          }
+        }
+        const pr = ur ?? xr;
+        const pi = ui ?? xi;
         const yr: Float32Array[] = [];
         const yi: Float32Array[] = [];
         for (let s = 0; s < S; s++) {
@@ -127,24 +150,17 @@ export class MagnitudeMaskAdapter extends SpectrogramAdapter {
           const v = data.subarray(o, o + plane);
           const r = new Float32Array(plane);
           const im = new Float32Array(plane);
+          // mask: Ŷ = v·X; magnitude: Ŷ = v·X/|X|
           for (let i = 0; i < plane; i++) {
-            if (mode === 'mask') {
-              r[i] = v[i] * xr[i];
-              im[i] = v[i] * xi[i];
-            } else if (mag[i] > 1e-20) {
-              const g = v[i] / mag[i];
-              r[i] = g * xr[i];
-              im[i] = g * xi[i];
-            } else {
-              r[i] = v[i];
-              im[i] = 0;
-            }
+            r[i] = v[i] * pr[i];
+            im[i] = v[i] * pi[i];
           }
           yr.push(r);
           yi.push(im);
         }
         for (let it = 0; it < iters; it++) wiener(yr, yi, xr, xi);
-        for (let s = 0; s < S; s++) result[b][s].push(this.stft.inverse(yr[s], yi[s], F, T, N));
+        for (let s = 0; s < S; s++)
+          result[b][s].push(need && need[s] === false ? this.zeros() : this.stft.inverse(yr[s], yi[s], F, T, N));
       }
     return result;
   }

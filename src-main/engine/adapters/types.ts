@@ -34,7 +34,11 @@ export interface ModelAdapter {
   readonly maxBatch: number;
   /** Stems returned by process(), in order. */
   readonly stems: string[];
-  process(segments: Planar[]): Promise<Planar[][]>;
+  /**
+   * `need[s] === false` (optional hint): stem s will not be used (not written, no residual needs
+   * it), so the adapter may skip its post-processing (e.g. the iSTFT) and return zeros for it.
+   */
+  process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]>;
   /**
    * Optional overlap-add weights for one segment (length segmentSamples, strictly positive),
    * for contracts whose upstream blends segments its own way (M1: Demucs's triangle, UVR's Hann).
