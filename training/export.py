@@ -52,11 +52,14 @@ def main(argv=None):
     ap.add_argument("--description", default=None)
     ap.add_argument("--overlap", type=float, default=0.25)
     ap.add_argument("--set-default", action="store_true", help="write <out>/index.json {default: id}")
+    ap.add_argument("--residual", default=None, help='manifest "residual": derive this stem as mixture − the others')
+    ap.add_argument("--segment", type=int, default=None,
+                    help="segment samples of the ONNX graph (default: the config's; MSTFA must keep its own)")
     args = ap.parse_args(argv)
 
     arch = "resunet-decouple" if args.arch == "resunet" else args.arch
     torch.manual_seed(args.seed)
-    model = build_model(arch, args.config)
+    model = build_model(arch, args.config, **({"segment": args.segment} if args.segment else {}))
     trained = args.trained
     if args.checkpoint != "none":
         load_checkpoint(model, args.checkpoint)
@@ -77,6 +80,10 @@ def main(argv=None):
                        f"training/models/{arch.split('-')[0]}.py ({args.config}); exported by training/export.py"
                        + (f" from {os.path.basename(args.checkpoint)}" if args.checkpoint != "none" else ""),
                        description=desc, overlap=args.overlap)
+    if args.residual:
+        if args.residual not in man["stems"]:
+            raise SystemExit(f"--residual {args.residual}: not one of {man['stems']}")
+        man["residual"] = args.residual
     with open(os.path.join(d, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")
