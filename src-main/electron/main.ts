@@ -263,7 +263,41 @@ app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
-app.on('second-instance', () => {
+/** Files handed over by the OS (Finder "Open With", a file dropped on the dock/taskbar icon, argv): the user chose them. */
+const pendingOpen: string[] = [];
+let started = false;
+function openFromOs(files: string[]): void {
+  const audio = files.filter((f) => path.isAbsolute(f) && (AUDIO_EXTENSIONS.has(path.extname(f).toLowerCase()) || isDir(f)));
+  if (!audio.length) return;
+  if (!started) {
+    pendingOpen.push(...audio);
+    return;
+  }
+  const chosen: string[] = [];
+  for (const f of audio) {
+    try {
+      chosen.push(backend.guard.choose(f));
+    } catch {
+      // vanished since; ignore
+    }
+  }
+  if (chosen.length) void backend.openFiles(chosen, undefined).catch(() => undefined);
+}
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+app.on('open-file', (e, file) => {
+  e.preventDefault();
+  openFromOs([file]);
+});
+
+app.on('second-instance', (_e, argv) => {
+  openFromOs(argv.slice(1));
   if (win) {
     if (win.isMinimized()) win.restore();
     win.focus();
@@ -285,6 +319,9 @@ app.whenReady().then(async () => {
   registerIpc();
   buildMenu();
   createWindow();
+  started = true;
+  openFromOs([...pendingOpen, ...process.argv.slice(app.isPackaged ? 1 : 2)]);
+  pendingOpen.length = 0;
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });

@@ -155,3 +155,16 @@ test('dropped files are recorded as chosen only through the preload channel from
   const afterOpen = await invoke('files.open', { paths: [f] });
   assert.equal(afterOpen.result.jobs.length, 1);
 });
+
+test('files handed over by the OS (open-file, second instance argv) are opened', async () => {
+  const f = makeSong(path.join(media, 'from finder.wav'), 1, 'From Finder', 880);
+  const n = stub.rec.sent.filter((s) => s.args[0] === 'job' && (s.args[1] as any).input === fs.realpathSync(f)).length;
+  let prevented = false;
+  stub.app.emit('open-file', { preventDefault: () => (prevented = true) }, f);
+  assert.equal(prevented, true);
+  await waitUntil(() => stub.rec.sent.filter((s) => s.args[0] === 'job' && (s.args[1] as any).input === fs.realpathSync(f)).length > n);
+  const g = makeSong(path.join(media, 'argv.wav'), 1, 'Argv', 990);
+  stub.app.emit('second-instance', {}, ['/usr/bin/stemdeck', g, '/etc/passwd']);
+  await waitUntil(() => stub.rec.sent.some((s) => s.args[0] === 'job' && (s.args[1] as any).input === fs.realpathSync(g)));
+  assert.ok(!stub.rec.sent.some((s) => s.args[0] === 'job' && (s.args[1] as any).input === '/etc/passwd'));
+});
