@@ -163,3 +163,101 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------- model cards ----------------
+
+DATA_TEXT = """\
+All training audio was generated on this machine by `training/data` (seed-deterministic; see
+training/data/generator.py for every choice):
+
+- **Vocals**: real amateur singing from **MIR-1K** (MIR Lab, National Tsing Hua University;
+  distributed for research use — these weights inherit that restriction). One singer per song,
+  phrases with gaps; pitch+formant shift by resampling (±4 semitones, sometimes ±7), independent
+  WSOLA time-stretch (sox `tempo`), doubling (detuned, delayed, panned copies), occasional
+  harmony copy, panned near centre. MIR-1K is band-limited to 8 kHz: a synthetic upper band is
+  added (harmonic exciter on the 2.5–8 kHz band high-passed at 7–8 kHz + envelope-following
+  high-band noise for sibilance/breath), plus presence/air EQ. Singers abjones, heycat, khair are
+  held out for validation. 8 % of songs are MIR-1K clips with their own karaoke accompaniment
+  (trained as vocals vs. accompaniment only).
+- **Bass / other**: arrangements from **POP909** MIDI (MIT, © 2020 Music X Lab): the songs'
+  PIANO/BRIDGE (sometimes MELODY) tracks with random GM programs plus generated pads, strums,
+  arpeggios and comping from the chord annotations; generated bass lines following the chords
+  (several rhythmic styles, often locked to the kick). Rendered with fluidsynth and the
+  **FluidR3_GM** soundfont (MIT, Debian fluid-soundfont-gm). Songs with number % 10 == 0 held out.
+- **Drums**: one-shot samples of the **hydrogen-drumkits** kits (per-kit GPL-2+, CC-BY-3.0,
+  CC-BY-SA-3.0 or CC0; see /usr/share/doc/hydrogen-drumkits/copyright) and **sonic-pi-samples**
+  (mostly CC0, some CC-BY-SA-4.0), sequenced as 12 groove families at 60–200 BPM with fills,
+  crashes, ghost notes, swing, humanisation, hi-hat choke and optional extra percussion.
+- **Production/augmentation**: per-stem EQ, compression, stereo width, shared synthetic room
+  with per-stem sends, vocal delay, level balance; master limiter from none to mastered-loud
+  (same gain on every stem); random crops, cross-song stem remixing (50 %), per-stem gains,
+  channel swap, polarity flip.
+- `../shared/eval` was never used for training, data selection or tuning; it is only reported.
+"""
+
+
+def _fmt(v):
+    return "–" if v is None else (f"{v:.2f}" if isinstance(v, (int, float)) else str(v))
+
+
+def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, out_md: str,
+               logs_root: str = os.path.join(HERE, "runs"), speed: str | None = None, notes: str = "") -> None:
+    """Model card from the run log (training/runs/<run>/log.jsonl), the manifest and the real-clip eval JSON
+    (`stemdeck eval --json` output)."""
+    man = json.load(open(manifest_path))
+    lines = [json.loads(x) for x in open(os.path.join(logs_root, run, "log.jsonl")) if x.strip()]
+    start = next((x for x in lines if "start" in x), {})
+    train = [x for x in lines if "loss" in x]
+    valid = [x for x in lines if "valid" in x]
+    best = max(valid, key=lambda x: x["valid"].get("avg") or -1e9) if valid else None
+    last_t = train[-1] if train else {}
+    stems = man["stems"]
+    onnx = man["files"][0]
+    out = [f"# {man['name']} (`{model_id}`)", "",
+           man.get("description", ""), "",
+           "| | |", "| --- | --- |",
+           f"| architecture | {man['architecture']} (io `{man['io']}`) |",
+           f"| parameters | {man['params']:,} |",
+           f"| ONNX | {onnx['path']}, {onnx['bytes'] / 1e6:.1f} MB |",
+           f"| segment | {man['segment']['samples']} samples ({man['segment']['samples'] / 44100:.2f} s), overlap {man['segment']['overlap']} |",
+           f"| STFT | {man.get('stft') or 'none (waveform model)'} |",
+           f"| trained | {man['trained']} |",
+           f"| licence | {man['license']} |", "",
+           "## Training", "",
+           f"- Steps: {last_t.get('step', 0)} (batch {start.get('batch')}, training segment "
+           f"{(start.get('segment') or 0) / 44100:.2f} s, Adam lr {start.get('lr')}, {start.get('threads', '?')} CPU thread(s)).",
+           f"- CPU time: {last_t.get('cpu_h', 0):.2f} CPU-hours ({last_t.get('wall_h', 0):.2f} wall-hours on a 2-core machine "
+           "shared with ~8 other jobs).",
+           f"- Exported checkpoint: best held-out average SDR, step {best['step'] if best else '–'}.",
+           f"- Log: training/runs/{run}/log.jsonl; command: see training/train.py.", "",
+           "## Training data and licences", "", DATA_TEXT,
+           "## Results", "",
+           "Whole-track SDR (dB; 10·log10(‖s‖²/‖s−ŝ‖²)).", "",
+           "| | " + " | ".join(stems) + " | avg |", "|---" * (len(stems) + 2) + "|"]
+    if best:
+        v = best["valid"]
+        out.append(f"| held-out generated (step {best['step']}, {len(v)} stems, 3-s centre crops of held-out chunks) | "
+                   + " | ".join(_fmt(v.get(s)) for s in stems) + f" | {_fmt(v.get('avg'))} |")
+    if real:
+        st = real.get("stems", {})
+        vals = [st.get(s, {}).get("sdr") for s in stems]
+        ok = [x for x in vals if x is not None]
+        out.append("| real clip: MUSDB18 7-s preview, `stemdeck eval` sdr | " + " | ".join(_fmt(x) for x in vals)
+                   + f" | {_fmt(sum(ok) / len(ok) if ok else None)} |")
+        vals = [st.get(s, {}).get("csdr") for s in stems]
+        out.append("| real clip, csdr (museval-style median of 1-s frames) | " + " | ".join(_fmt(x) for x in vals) + " | |")
+        vals = [st.get(s, {}).get("floor") for s in stems]
+        out.append("| real clip, mixture as estimate (floor) | " + " | ".join(_fmt(x) for x in vals) + " | |")
+        vals = [st.get(s, {}).get("oracle") for s in stems]
+        out.append("| real clip, oracle ideal ratio mask (ceiling) | " + " | ".join(_fmt(x) for x in vals) + " | |")
+    out.append("")
+    if speed:
+        out += [f"Speed: {speed}", ""]
+    out += ["## Limitations", "", notes or (
+        "Trained for a tiny fraction of a CPU-hour on synthetic mixtures: expect weak separation on real "
+        "music. The accompaniment is General-MIDI rendering and one-shot drum samples, far from real "
+        "recorded/produced instruments (distorted guitars, live kits, real bass amps); MIR-1K vocals are "
+        "amateur, Mandarin, 16 kHz recordings with a synthetic upper band."), ""]
+    with open(out_md, "w") as f:
+        f.write("\n".join(out))
