@@ -157,6 +157,18 @@ describe('model manager API', () => {
     assert.equal(after.find((m) => m.id === 'api-slow')?.installed, false);
   });
 
+  it('models.remove during a download cancels it cleanly; a new install starts afresh', async () => {
+    await call('models.install', { id: 'api-slow', acceptTerms: true });
+    await new Promise((r) => setTimeout(r, 250));
+    assert.deepEqual(await call('models.remove', { id: 'api-slow' }), { ok: true });
+    await new Promise((r) => setTimeout(r, 300)); // late callbacks of the cancelled download must not throw
+    const installs = (await call('models.installs', {})) as InstallProgress[];
+    assert.equal(installs.find((i) => i.id === 'api-slow'), undefined);
+    const again = (await call('models.install', { id: 'api-slow', acceptTerms: true })) as InstallProgress;
+    assert.equal(again.state, 'queued');
+    assert.equal((await call('models.cancelInstall', { id: 'api-slow' }) as InstallProgress).state, 'cancelled');
+  });
+
   it('models.import: refuses paths the user did not choose, asks for missing parameters, imports with them', async () => {
     await assert.rejects(call('models.import', { path: '/etc/passwd' }), (e) => (e as { code: string }).code === 'path-forbidden');
     const mdx = path.join(FIX, 'contract-mdx.onnx');

@@ -90,20 +90,21 @@ type ManagerHandlers = Pick<
 
 export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers {
   const modelsDir = (): string => ctx.modelsDir ?? userModelsDir();
-  const downloads = new Map<string, { download: ModelDownload; progress: InstallProgress }>();
+  const downloads = new Map<string, { download: ModelDownload | null; progress: InstallProgress }>();
 
-  const update = (id: string, patch: Partial<InstallProgress>): InstallProgress => {
-    const d = downloads.get(id);
-    if (!d) throw new StemdeckError('invalid-request', `No download of "${id}" is running.`);
-    d.progress = { ...d.progress, ...patch };
-    ctx.send('models.install', d.progress);
-    return d.progress;
+  type Rec = { download: ModelDownload | null; progress: InstallProgress };
+  // Never throws: called from download callbacks that may outlive their record (models.remove,
+  // a re-install), so it only touches the record it is given, and only while it is current.
+  const update = (rec: Rec | null, patch: Partial<InstallProgress>): InstallProgress | null => {
+    if (!rec || downloads.get(rec.progress.id) !== rec) return null;
+    rec.progress = { ...rec.progress, ...patch };
+    ctx.send('models.install', rec.progress);
+    return rec.progress;
   };
 
-  const onProgress = (id: string) => (p: DownloadProgress) => {
-    const d = downloads.get(id);
-    if (!d || d.progress.state === 'paused' || d.progress.state === 'cancelled') return;
-    update(id, {
+  const onProgress = (rec: Rec) => (p: DownloadProgress) => {
+    if (rec.progress.state === 'paused' || rec.progress.state === 'cancelled') return;
+    update(rec, {
       state: p.stage === 'verifying' || p.stage === 'installing' ? 'verifying' : p.stage === 'done' ? 'installed' : 'downloading',
       receivedBytes: p.receivedBytes,
       totalBytes: p.totalBytes,
@@ -112,10 +113,10 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
     });
   };
 
-  const get = (id: string): { download: ModelDownload; progress: InstallProgress } => {
+  const get = (id: string): Rec & { download: ModelDownload } => {
     const d = downloads.get(id);
-    if (!d) throw new StemdeckError('invalid-request', `No download of "${id}" is running.`);
-    return d;
+    if (!d || !d.download) throw new StemdeckError('invalid-request', `No download of "${id}" is running.`);
+    return d as Rec & { download: ModelDownload };
   };
 
   return {
@@ -140,22 +141,30 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
         etaSeconds: null,
         error: null,
       };
-      const download = startDownload(id, {
-        acceptTerms,
-        modelsDir: modelsDir(),
-        freeSpace: ctx.freeSpace,
-        onProgress: onProgress(id),
-        allowLoopbackHttp: ctx.allowLoopbackHttp === true,
-      });
-      downloads.set(id, { download, progress });
+      const rec: Rec = { download: null, progress };
+      downloads.set(id, rec);
+      let download: ModelDownload;
+      try {
+        download = startDownload(id, {
+          acceptTerms,
+          modelsDir: modelsDir(),
+          freeSpace: ctx.freeSpace,
+          onProgress: onProgress(rec),
+          allowLoopbackHttp: ctx.allowLoopbackHttp === true,
+        });
+      } catch (e) {
+        downloads.delete(id);
+        throw e;
+      }
+      rec.download = download;
       download.done.then(
         () => {
-          update(id, { state: 'installed', receivedBytes: entry.bytes, etaSeconds: 0, bytesPerSecond: null, error: null });
+          update(rec, { state: 'installed', receivedBytes: entry.bytes, etaSeconds: 0, bytesPerSecond: null, error: null });
           ctx.modelsChanged();
         },
         (e: unknown) => {
           const cancelled = e instanceof StemdeckError && e.code === 'cancelled';
-          update(id, { state: cancelled ? 'cancelled' : 'failed', bytesPerSecond: null, etaSeconds: null, error: cancelled ? null : apiError(e) });
+          update(rec, { state: cancelled ? 'cancelled' : 'failed', bytesPerSecond: null, etaSeconds: null, error: cancelled ? null : apiError(e) });
         },
       );
       return progress;
@@ -165,7 +174,7 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
       const d = get(id);
       if (d.progress.state !== 'downloading' && d.progress.state !== 'queued') return d.progress;
       d.download.pause();
-      return update(id, { state: 'paused', bytesPerSecond: null, etaSeconds: null });
+      return update(d, { state: 'paused', bytesPerSecond: null, etaSeconds: null }) ?? d.progress;
     },
 
     'models.resume': ({ id }) => {
@@ -181,7 +190,7 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
       const d = get(id);
       if (['installed', 'failed', 'cancelled'].includes(d.progress.state)) return d.progress;
       d.download.cancel();
-      return update(id, { state: 'cancelled', bytesPerSecond: null, etaSeconds: null });
+      return update(d, { state: 'cancelled', bytesPerSecond: null, etaSeconds: null }) ?? d.progress;
     },
 
     'models.installs': () => [...downloads.values()].map((d) => d.progress),
@@ -200,7 +209,7 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
 
     'models.remove': async ({ id }) => {
       const d = downloads.get(id);
-      if (d && ['queued', 'downloading', 'paused', 'verifying'].includes(d.progress.state)) d.download.cancel();
+      if (d && ['queued', 'downloading', 'paused', 'verifying'].includes(d.progress.state)) d.download?.cancel();
       await removeModel(id, modelsDir());
       downloads.delete(id);
       ctx.modelsChanged();
