@@ -43,54 +43,62 @@ export function parsePeaks(buf: ArrayBuffer): Peaks {
   return { sampleRate, frames, stems };
 }
 
-/** Accumulates peaks from streamed planar chunks of one stem. */
+/**
+ * Accumulates peaks from streamed planar chunks of one stem. Min/max are computed once at the
+ * finest level; coarser levels (multiples of the finest) are derived from it.
+ */
 export class PeaksBuilder {
-  private readonly mins: Int8Array[];
-  private readonly maxs: Int8Array[];
-  private readonly curMin: number[];
-  private readonly curMax: number[];
+  private readonly base: number;
+  private readonly mins: Float32Array;
+  private readonly maxs: Float32Array;
   private pos = 0;
   constructor(
     readonly frames: number,
     readonly levels: readonly number[] = PEAKS_LEVELS,
   ) {
-    this.mins = levels.map((spp) => new Int8Array(Math.ceil(frames / spp)));
-    this.maxs = levels.map((spp) => new Int8Array(Math.ceil(frames / spp)));
-    this.curMin = levels.map(() => 0);
-    this.curMax = levels.map(() => 0);
+    this.base = Math.min(...levels);
+    for (const l of levels) if (l % this.base !== 0) throw new Error('peak levels must be multiples of the finest level');
+    const n = Math.ceil(frames / this.base);
+    this.mins = new Float32Array(n).fill(Infinity);
+    this.maxs = new Float32Array(n).fill(-Infinity);
   }
   /** planar [channels][n] */
   push(chunk: Float32Array[]): void {
-    const n = chunk[0]?.length ?? 0;
-    for (let i = 0; i < n && this.pos < this.frames; i++, this.pos++) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (const ch of chunk) {
-        const x = ch[i];
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
-      }
-      for (let l = 0; l < this.levels.length; l++) {
-        const spp = this.levels[l];
-        const idx = Math.floor(this.pos / spp);
-        if (this.pos % spp === 0) {
-          this.curMin[l] = lo;
-          this.curMax[l] = hi;
-        } else {
-          if (lo < this.curMin[l]) this.curMin[l] = lo;
-          if (hi > this.curMax[l]) this.curMax[l] = hi;
+    const n = Math.min(chunk[0]?.length ?? 0, this.frames - this.pos);
+    const spp = this.base;
+    for (const ch of chunk) {
+      let i = 0;
+      let pos = this.pos;
+      while (i < n) {
+        const idx = Math.floor(pos / spp);
+        const end = Math.min(n, i + (spp - (pos % spp)));
+        let lo = this.mins[idx];
+        let hi = this.maxs[idx];
+        for (; i < end; i++, pos++) {
+          const x = ch[i];
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
         }
-        this.mins[l][idx] = q(this.curMin[l]);
-        this.maxs[l][idx] = q(this.curMax[l]);
+        this.mins[idx] = lo;
+        this.maxs[idx] = hi;
       }
     }
+    this.pos += n;
   }
   levelData(): Int8Array[] {
-    return this.levels.map((_, l) => {
-      const out = new Int8Array(this.mins[l].length * 2);
-      for (let i = 0; i < this.mins[l].length; i++) {
-        out[2 * i] = this.mins[l][i];
-        out[2 * i + 1] = this.maxs[l][i];
+    return this.levels.map((spp) => {
+      const f = spp / this.base;
+      const count = Math.ceil(this.frames / spp);
+      const out = new Int8Array(count * 2);
+      for (let k = 0; k < count; k++) {
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (let j = k * f, e = Math.min(this.mins.length, (k + 1) * f); j < e; j++) {
+          if (this.mins[j] < lo) lo = this.mins[j];
+          if (this.maxs[j] > hi) hi = this.maxs[j];
+        }
+        out[2 * k] = lo === Infinity ? 0 : q(lo);
+        out[2 * k + 1] = hi === -Infinity ? 0 : q(hi);
       }
       return out;
     });

@@ -6,6 +6,8 @@
 import fs from 'node:fs/promises';
 import { StemdeckError } from '../engine/errors.js';
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 export interface WavInfo {
   sampleRate: number;
   channels: number;
@@ -77,16 +79,31 @@ export async function* readWavChunks(file: string, chunkFrames = 65536): AsyncGe
       const { bytesRead } = await fh.read(buf, 0, n * frameBytes, info.dataOffset + frame * frameBytes);
       const got = Math.floor(bytesRead / frameBytes);
       if (got === 0) break;
-      const out = Array.from({ length: info.channels }, () => new Float32Array(got));
-      for (let i = 0; i < got; i++) {
-        for (let c = 0; c < info.channels; c++) {
-          const p = i * frameBytes + c * bps;
-          let v: number;
-          if (info.float) v = buf.readFloatLE(p);
-          else if (bps === 2) v = buf.readInt16LE(p) / 32768;
-          else if (bps === 3) v = buf.readIntLE(p, 3) / 8388608;
-          else v = buf.readInt32LE(p) / 2147483648;
-          out[c][i] = v;
+      const ch = info.channels;
+      const out = Array.from({ length: ch }, () => new Float32Array(got));
+      if (LITTLE_ENDIAN && (info.float || bps === 2 || bps === 4)) {
+        // Typed views over the (offset-0, non-pooled) buffer: no per-sample method calls.
+        const view = info.float
+          ? new Float32Array(buf.buffer, buf.byteOffset, got * ch)
+          : bps === 2
+            ? new Int16Array(buf.buffer, buf.byteOffset, got * ch)
+            : new Int32Array(buf.buffer, buf.byteOffset, got * ch);
+        const scale = info.float ? 1 : bps === 2 ? 1 / 32768 : 1 / 2147483648;
+        for (let c = 0; c < ch; c++) {
+          const o = out[c];
+          for (let i = 0, j = c; i < got; i++, j += ch) o[i] = view[j] * scale;
+        }
+      } else {
+        for (let i = 0; i < got; i++) {
+          for (let c = 0; c < ch; c++) {
+            const p = i * frameBytes + c * bps;
+            let v: number;
+            if (info.float) v = buf.readFloatLE(p);
+            else if (bps === 2) v = buf.readInt16LE(p) / 32768;
+            else if (bps === 3) v = buf.readIntLE(p, 3) / 8388608;
+            else v = buf.readInt32LE(p) / 2147483648;
+            out[c][i] = v;
+          }
         }
       }
       yield out;
@@ -127,13 +144,44 @@ export function encodeSamples(format: WavSampleFormat, planar: Float32Array[]): 
   const n = planar[0]?.length ?? 0;
   const bps = format === 'wav16' ? 2 : format === 'wav24' ? 3 : 4;
   const out = Buffer.alloc(n * ch * bps);
+  if (LITTLE_ENDIAN && format === 'wav32f') {
+    const v = new Float32Array(out.buffer, out.byteOffset, n * ch);
+    for (let c = 0; c < ch; c++) {
+      const src = planar[c];
+      for (let i = 0, j = c; i < n; i++, j += ch) v[j] = src[i];
+    }
+    return out;
+  }
+  if (LITTLE_ENDIAN && format === 'wav16') {
+    const v = new Int16Array(out.buffer, out.byteOffset, n * ch);
+    for (let c = 0; c < ch; c++) {
+      const src = planar[c];
+      for (let i = 0, j = c; i < n; i++, j += ch) {
+        const q = Math.round(src[i] * 32768);
+        v[j] = q > 32767 ? 32767 : q < -32768 ? -32768 : q;
+      }
+    }
+    return out;
+  }
+  if (format === 'wav24') {
+    for (let c = 0; c < ch; c++) {
+      const src = planar[c];
+      for (let i = 0, p = c * 3; i < n; i++, p += ch * 3) {
+        let q = Math.round(src[i] * 8388608);
+        q = q > 8388607 ? 8388607 : q < -8388608 ? -8388608 : q;
+        out[p] = q & 0xff;
+        out[p + 1] = (q >> 8) & 0xff;
+        out[p + 2] = (q >> 16) & 0xff;
+      }
+    }
+    return out;
+  }
   let p = 0;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < ch; c++) {
       const x = planar[c][i];
       if (format === 'wav32f') out.writeFloatLE(x, p);
-      else if (format === 'wav16') out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x * 32768))), p);
-      else out.writeIntLE(Math.max(-8388608, Math.min(8388607, Math.round(x * 8388608))), p, 3);
+      else out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x * 32768))), p);
       p += bps;
     }
   }
