@@ -27,6 +27,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
   const { evaluateDataset } = await import('../engine/eval.js');
   let separate: import('../engine/eval.js').SeparateFn | undefined;
   let modelId: string | null = null;
+  let modelStems: string[] | undefined;
   if (opts.model !== 'none') {
     const [{ loadRegistry }, { separateFile }] = await Promise.all([import('../engine/registry.js'), import('../engine/separate.js')]);
     const registry = await loadRegistry();
@@ -34,6 +35,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     if (!id) throw new Error('No model is installed; pass --model ID, or --model none for the oracle and floor only.');
     const model = registry.get(id);
     modelId = model.manifest.id;
+    modelStems = model.manifest.stems;
     if (!model.manifest.trained) warn(`model "${modelId}" is untrained ("trained": false): expect figures near or below the floor.`);
     separate = async (input, outDir, signal) => {
       if (input.stream !== 0) throw new Error('internal: the mixture must be the first audio stream');
@@ -54,6 +56,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     dataset: opts.dataset,
     separate,
     modelId,
+    modelStems,
     bss: opts.bss,
     onTrack: (e) => {
       if (interactive && e.stage !== 'done') process.stderr.write(`\r\x1b[K[${e.index + 1}/${e.total}] ${e.stage}: ${e.name}`);

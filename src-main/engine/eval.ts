@@ -35,7 +35,14 @@ export const EVAL_CHANNELS = 2;
 /** MUSDB18 .stem.mp4 stream order after the mixture (stream 0). */
 export const MUSDB_STEMS = ['drums', 'bass', 'other', 'vocals'] as const;
 /** Report order of the usual stems; others follow alphabetically. */
-const STEM_ORDER = ['vocals', 'drums', 'bass', 'other'];
+const STEM_ORDER = ['vocals', 'drums', 'bass', 'other', 'accompaniment', 'instrumental'];
+/**
+ * Two-stem models' "everything but the vocals" stems: when a model outputs one of these and the
+ * dataset has vocals plus other stems, its reference is the sum of the non-vocal stems, its oracle
+ * the ideal ratio mask over {vocals, it}, and (as museval.eval_mus_track does for "accompaniment")
+ * vocals and it are scored together, apart from the other stems.
+ */
+export const ACCOMPANIMENT_STEMS = ['accompaniment', 'instrumental'];
 const AUDIO_EXT = /\.(wav|flac|mp3|m4a|aac|ogg|opus|aif|aiff|wv|mp4)$/i;
 
 export interface AudioRef {
@@ -86,6 +93,8 @@ export interface EvaluateOptions {
   /** Runs the model; omitted = only the oracle ceiling and the mixture floor. */
   separate?: SeparateFn;
   modelId?: string | null;
+  /** The model's stems (lets two-stem models' accompaniment/instrumental be scored). */
+  modelStems?: string[];
   /** Also compute ISR/SIR/SAR with museval's 512-tap distortion filters (slow: minutes per track). */
   bss?: boolean;
   signal?: AbortSignal;
@@ -218,20 +227,45 @@ export function oracleIrm(mixture: Float32Array[], references: Record<string, Fl
 /** Evaluates one track; `separate` optional (oracle/floor only without it). */
 export async function evaluateTrack(
   track: EvalTrack,
-  opts: { separate?: SeparateFn; bss?: boolean; signal?: AbortSignal; onStage?: (stage: 'decode' | 'oracle' | 'separate' | 'score') => void } = {},
+  opts: {
+    separate?: SeparateFn;
+    /** The model's stems (to derive accompaniment references); default: only the dataset's stems are scored. */
+    modelStems?: string[];
+    bss?: boolean;
+    signal?: AbortSignal;
+    onStage?: (stage: 'decode' | 'oracle' | 'separate' | 'score') => void;
+  } = {},
 ): Promise<TrackResult> {
   opts.onStage?.('decode');
   const mixture = await load(track.mixture, opts.signal);
   const length = mixture[0].length;
-  const names = sortStems(Object.keys(track.stems));
+  const trackStems = sortStems(Object.keys(track.stems));
   const refs: Record<string, Float32Array[]> = {};
-  for (const n of names) refs[n] = fitLength(await load(track.stems[n], opts.signal), length);
+  for (const n of trackStems) refs[n] = fitLength(await load(track.stems[n], opts.signal), length);
 
   opts.onStage?.('oracle');
   const oracle = oracleIrm(mixture, refs);
   const stems: Record<string, StemScores> = {};
-  for (const n of names)
+  for (const n of trackStems)
     stems[n] = { sdr: null, csdr: null, sisdr: null, oracle: sdr(refs[n], oracle[n]), floor: sdr(refs[n], mixture) };
+  const derived = (opts.modelStems ?? []).filter((n) => ACCOMPANIMENT_STEMS.includes(n) && !refs[n]);
+  const nonVocal = trackStems.filter((n) => n !== 'vocals');
+  if (derived.length && refs.vocals && nonVocal.length) {
+    const acc = mixture.map((_, c) => {
+      const x = new Float32Array(length);
+      for (const n of nonVocal) {
+        const r = refs[n][c];
+        for (let i = 0; i < length; i++) x[i] += r[i];
+      }
+      return x;
+    });
+    const accOracle = oracleIrm(mixture, { vocals: refs.vocals, accompaniment: acc }).accompaniment;
+    for (const n of derived) {
+      refs[n] = acc;
+      stems[n] = { sdr: null, csdr: null, sisdr: null, oracle: sdr(acc, accOracle), floor: sdr(acc, mixture) };
+    }
+  }
+  const names = sortStems(Object.keys(refs));
 
   let seconds: number | undefined;
   if (opts.separate) {
@@ -245,20 +279,29 @@ export async function evaluateTrack(
       const scored = names.filter((n) => outputs[n]);
       const ests: Record<string, Float32Array[]> = {};
       for (const n of scored) ests[n] = fitLength(await load({ file: outputs[n], stream: 0 }, opts.signal), length);
-      const refList = scored.map((n) => refs[n]);
-      const estList = scored.map((n) => ests[n]);
-      const full = opts.bss ? bssEvalV4(refList, estList) : null;
-      const frames = full ? full.sdr : bssEvalV4Sdr(refList, estList);
-      scored.forEach((n, j) => {
+      for (const n of scored) {
         stems[n].sdr = sdr(refs[n], ests[n]);
         stems[n].sisdr = siSdr(refs[n], ests[n]);
-        stems[n].csdr = nanMedian(frames[j]);
-        if (full) {
-          stems[n].isr = nanMedian(full.isr[j]);
-          stems[n].sir = nanMedian(full.sir[j]);
-          stems[n].sar = nanMedian(full.sar[j]);
-        }
-      });
+      }
+      // museval groups: the dataset's stems together; vocals + accompaniment apart (vocals' figures from there)
+      const acc = scored.filter((n) => ACCOMPANIMENT_STEMS.includes(n) && derived.includes(n));
+      const groups = [scored.filter((n) => !acc.includes(n))];
+      if (acc.length && scored.includes('vocals')) groups.push(['vocals', ...acc]);
+      for (const group of groups) {
+        if (group.length === 0) continue;
+        const refList = group.map((n) => refs[n]);
+        const estList = group.map((n) => ests[n]);
+        const full = opts.bss ? bssEvalV4(refList, estList) : null;
+        const frames = full ? full.sdr : bssEvalV4Sdr(refList, estList);
+        group.forEach((n, j) => {
+          stems[n].csdr = nanMedian(frames[j]);
+          if (full) {
+            stems[n].isr = nanMedian(full.isr[j]);
+            stems[n].sir = nanMedian(full.sir[j]);
+            stems[n].sar = nanMedian(full.sar[j]);
+          }
+        });
+      }
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
     }
@@ -299,6 +342,7 @@ export async function evaluateDataset(opts: EvaluateOptions): Promise<EvalReport
     const t = tracks[i];
     const r = await evaluateTrack(t, {
       separate: opts.separate,
+      modelStems: opts.modelStems,
       bss: opts.bss,
       signal: opts.signal,
       onStage: (stage) => opts.onTrack?.({ index: i, total: tracks.length, name: t.name, stage }),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { decodeAll } from '../../src-main/engine/decode.js';
 import { findTracks, oracleIrm } from '../../src-main/engine/eval.js';
 import { bssEvalV4Sdr, nanMedian } from '../../src-main/engine/metrics.js';
-import { clipDir, ffmpeg, makeAudio, realClip, runCli, tempDir } from './helpers.js';
+import { clipDir, ffmpeg, fixtureModel, makeAudio, realClip, runCli, tempDir } from './helpers.js';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'] as const;
 /** ../shared/eval/musdb18-7s/README.md */
@@ -117,4 +117,28 @@ test('eval finds track folders (mixture + stem files) and reports errors for an 
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /No tracks found/);
   assert.equal(typeof bad.json[0].error, 'string');
+});
+
+test('eval of a two-stem model (vocals + accompaniment): accompaniment scored against drums + bass + other', async () => {
+  // the identity fixture re-labelled as a vocals/accompaniment model: each stem = the mixture
+  const dir = tempDir();
+  const src = path.join(path.dirname(fixtureModel('identity-waveform')));
+  fs.cpSync(src, path.join(dir, 'm'), { recursive: true });
+  const manifestPath = path.join(dir, 'm', 'manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(manifestPath, JSON.stringify({ ...manifest, id: 'identity-two-stem', stems: ['vocals', 'accompaniment'] }));
+  const r = await runCli(['eval', '--dataset', realClip, '--model', manifestPath, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = r.json[0] as { model: string; stems: Record<string, { sdr: number; csdr: number; oracle: number; floor: number }> };
+  assert.equal(rep.model, 'identity-two-stem');
+  assert.deepEqual(Object.keys(rep.stems), ['vocals', 'drums', 'bass', 'other', 'accompaniment']);
+  for (const s of ['vocals', 'accompaniment']) {
+    const x = rep.stems[s];
+    // the estimate is the mixture, so its SDR is the floor
+    assert.ok(Math.abs(x.sdr - x.floor) < 0.01, `${s}: sdr ${x.sdr} vs floor ${x.floor}`);
+    assert.ok(x.oracle > x.floor + 5);
+  }
+  // accompaniment = mixture − vocals: its floor is the vocals' power ratio seen from the other side (> 0 dB here)
+  assert.ok(rep.stems.accompaniment.floor > 0, String(rep.stems.accompaniment.floor));
+  assert.equal((rep.stems.drums as { sdr: number | null }).sdr, null);
 });
