@@ -82,3 +82,13 @@ def test_scunet_output_channels_are_sources():
     with torch.no_grad():
         y2 = two(x * 4)
     assert torch.allclose(y2, y * 4, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_small_compute_budget(arch):
+    # ≤ 4 GFLOP per second of stereo audio (models.md: a ≥ 20× real-time default has ~3–5)
+    from flops import count_macs
+    m = small(arch).eval()
+    macs = count_macs(m, torch.rand(*m.input_shape(1)))
+    gflop_per_s = 2 * macs / 1e9 / (m.segment * 0.75 / 44100)
+    assert 0.1 < gflop_per_s <= 4.0, gflop_per_s
