@@ -100,7 +100,7 @@ test('SIGKILL of the engine host at random moments: failure reported, library in
 
   const failed: string[] = [];
   const log: string[] = [];
-  const kills = 6;
+  const kills = 5;
   for (let k = 0; k < kills; k++) {
     // A distinct file each time (different content → a new job, not the library's copy).
     const song = makeTone(path.join(media, `victim-${k}.flac`), 30, { codec: ['-c:a', 'flac'], variant: 10 + k });
