@@ -133,7 +133,10 @@ class MSTFA(SeparationModel):
         x = self.bottleneck(x)
         for up, dec, att in zip(self.up, self.dec, self.dec_att):
             x = att(dec(torch.cat([up(x), skips.pop()], dim=1)))
-        m = self.unembed(self.head(x))[:, :, :f, :t].reshape(b, s, c, 2, f, t)   # complex ratio masks
+        m = self.unembed(self.head(x))
+        if pf or pt:   # (no-op slices still copy in ONNX Runtime: crop only when padded)
+            m = m[:, :, :f, :t]
+        m = m.reshape(b, s, c, 2, f, t)                                            # complex ratio masks
         xs = spec.reshape(b, 1, c, 2, f, t)
         xr, xi = xs[:, :, :, 0], xs[:, :, :, 1]
         mr, mi = m[:, :, :, 0], m[:, :, :, 1]

@@ -169,7 +169,9 @@ class ResUNetDecouple(SeparationModel):
         pad = (m - t % m) % m
         if pad:
             x = F.pad(x, (0, pad))
-        o = self.body(x)[..., :t]                                  # [B, S·C·4·k, F/k, T]
+        o = self.body(x)                                           # [B, S·C·4·k, F/k, T (+pad)]
+        if pad:   # (no-op slices still copy in ONNX Runtime: crop only when padded)
+            o = o[..., :t]
         o = o.reshape(b, s, c, self.K, f, t)
         yr, yi = decouple_decode(o, mag.unsqueeze(1), cos_x.unsqueeze(1), sin_x.unsqueeze(1))  # [B, S, C, F, T]
         return torch.stack([yr, yi], dim=3).reshape(b, s, c2, f, t)

@@ -67,7 +67,10 @@ class SCUNet(SeparationModel):
         skips.pop()
         for dec in self.dec:
             x = torch.cat([dec(x), skips.pop()], dim=1)
-        y = F.relu(self.out(x))[:, :, :f, :t] * scale
+        y = F.relu(self.out(x))
+        if pf or pt:   # (no-op slices still copy in ONNX Runtime: crop only when padded)
+            y = y[:, :, :f, :t]
+        y = y * scale
         return y.reshape(b, s, c, f, t)
 
     def loss(self, mixture, targets, weights=None):
