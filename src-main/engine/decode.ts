@@ -8,6 +8,7 @@
  * channels are downmixed by ffmpeg's standard matrix (`-ac`), any rate is resampled (`-ar`).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { StemdeckError } from './errors.js';
 import { locateFfmpeg } from './ffmpeg.js';
@@ -55,6 +56,14 @@ const LAYOUT_CHANNELS: Record<string, number> = {
   octagonal: 8,
   downmix: 2,
 };
+
+/**
+ * A path as an ffmpeg argument: absolute and with the explicit `file:` protocol, so names that
+ * start with "-" or look like a protocol ("http:…", "concat:…") are read as plain files.
+ */
+export function ffmpegPath(file: string): string {
+  return `file:${path.resolve(file)}`;
+}
 
 function checkInput(file: string): void {
   let st: fs.Stats;
@@ -168,7 +177,7 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
 /** Reads a file's audio properties and tags. Throws StemdeckError for missing / non-audio files. */
 export async function probeAudio(file: string): Promise<AudioInfo> {
   checkInput(file);
-  const { stderr } = await run(['-hide_banner', '-nostdin', '-i', file]);
+  const { stderr } = await run(['-hide_banner', '-nostdin', '-i', ffmpegPath(file)]);
   const info = parseFfmpegInfo(stderr);
   if (!info) {
     if (/Invalid data found|could not find codec parameters|moov atom not found|End of file/i.test(stderr))
@@ -207,7 +216,7 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
     '-v',
     'error',
     '-i',
-    file,
+    ffmpegPath(file),
     '-map',
     `0:a:${opts.stream ?? 0}`,
     '-vn',

@@ -13,6 +13,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { z } from 'zod';
 import { StemdeckError } from './errors.js';
 import { locateFfmpeg } from './ffmpeg.js';
+import { ffmpegPath } from './decode.js';
 
 export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
@@ -275,7 +276,7 @@ class FfmpegWriter implements StemWriter {
       'pipe:0',
       ...codec,
       '-y',
-      this.tempPath,
+      ffmpegPath(this.tempPath),
     ];
     const child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] }) as unknown as ChildProcessWithoutNullStreams;
     child.stderr.setEncoding('utf8');

@@ -150,3 +150,26 @@ test('probe reads tags and artwork presence', async () => {
   assert.equal(plain.hasArtwork, false);
   assert.deepEqual(plain.tags, {});
 });
+
+test('awkward file names: leading dash, protocol-like, unicode, spaces and quotes (decode and flac/mp3 writers)', async () => {
+  const sub = path.join(dir, "Ordner mit Ümlaut & 'quotes' \"x\"");
+  fs.mkdirSync(sub);
+  const x = testSignal(5000);
+  const cwd = process.cwd();
+  process.chdir(sub); // relative names: what a user types on the command line
+  try {
+  for (const name of ['-starts-with-dash.flac', 'http:not-a-url #1.mp3', 'concat:a|b.wav', '日本語 ファイル.wav']) {
+    const f = name;
+    const format = name.endsWith('.flac') ? 'flac' : name.endsWith('.mp3') ? 'mp3' : 'wav';
+    await writeAudio(f, x, SR, format);
+    assert.ok(fs.existsSync(f), name);
+    const info = await probeAudio(f);
+    assert.equal(info.channels, 2, name);
+    const y = await decodeAll(f, { sampleRate: SR, channels: 2 });
+    assert.ok(Math.abs(y[0].length - 5000) < 2000, `${name}: ${y[0].length}`);
+  }
+  } finally {
+    process.chdir(cwd);
+  }
+  assert.equal(fs.readdirSync(sub).length, 4, 'no temp files left');
+});
