@@ -147,6 +147,8 @@ export function addModelManagerCommands(models: Command): void {
       } catch (e) {
         if (isInteractive()) process.stderr.write('\n');
         fail(e, opts.json);
+        // Ctrl-C: paused, the partial download is kept; exit like an interrupted command.
+        if ((e as { code?: string }).code === 'cancelled') process.exitCode = 130;
       }
     });
 

@@ -43,6 +43,14 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 
 const lastJson = (s: string): Record<string, unknown> => JSON.parse(s.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as Record<string, unknown>;
 
+async function makeCert(dir: string): Promise<{ key: string; cert: string } | null> {
+  await fs.mkdir(dir, { recursive: true });
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  const ssl = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+  return ssl.status === 0 ? { key, cert } : null;
+}
+
 describe('stemdeck models (model manager CLI)', () => {
   it('models list --json includes the catalogue with url, sha256, bytes, licence and installed flag', async () => {
     const r = await cli(['models', 'list', '--json']);
@@ -150,6 +158,69 @@ describe('stemdeck models (model manager CLI)', () => {
         assert.equal(sep.code, 0, sep.stderr);
         assert.deepEqual(Object.keys(lastJson(sep.stdout).outputs as object).sort(), ['instrumental', 'vocals']);
       }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('models install: Ctrl-C pauses (exit 130, partial kept); running it again resumes with a Range request', async (t) => {
+    const dir = path.join(home, 'tls-pause');
+    const tls = await makeCert(dir);
+    if (!tls) {
+      t.skip('openssl unavailable');
+      return;
+    }
+    const data = Buffer.alloc(4 * 1024 * 1024, 9);
+    const ranges: Array<string | undefined> = [];
+    const server = https.createServer({ key: await fs.readFile(tls.key), cert: await fs.readFile(tls.cert) }, (req, res) => {
+      ranges.push(req.headers.range);
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      res.writeHead(m ? 206 : 200, { 'content-length': String(data.length - start) });
+      if (m) return res.end(data.subarray(start)); // the resumed request is served at once
+      let pos = start;
+      const timer = setInterval(() => {
+        if (res.destroyed) return clearInterval(timer);
+        const end = Math.min(data.length, pos + 16 * 1024);
+        res.write(data.subarray(pos, end));
+        pos = end;
+        if (pos >= data.length) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 10);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const base = JSON.parse(await fs.readFile(path.join(repoRoot, 'resources', 'catalogue.json'), 'utf8')) as { models: Array<Record<string, unknown>> };
+      const ht = base.models.find((m) => m.id === 'htdemucs-v4-mixxx')!;
+      const entry = { ...ht, id: 'loopback-blob', url: `https://127.0.0.1:${port}/blob.onnx`, file: 'blob.onnx', sha256: sha256(data), bytes: data.length };
+      const catalogue = path.join(dir, 'catalogue.json');
+      await fs.writeFile(catalogue, JSON.stringify({ ...base, models: [entry] }));
+      const env = { ...process.env, STEMDECK_HOME: home, STEMDECK_CATALOGUE: catalogue, NODE_EXTRA_CA_CERTS: tls.cert };
+      const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), 'models', 'install', 'loopback-blob', '--accept-terms'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const part = path.join(home, 'models', '.downloads', 'loopback-blob', 'blob.onnx.part');
+      const t0 = Date.now();
+      while (!(await fs.stat(part).then((st) => st.size > 256 * 1024, () => false))) {
+        if (Date.now() - t0 > 30000) throw new Error(`no partial download: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /paused at \d+ of \d+ bytes; install again to resume/);
+      const have = (await fs.stat(part)).size;
+      assert.ok(have > 0 && have < data.length);
+      // The payload is not an ONNX file: the resumed run downloads and verifies it, then the
+      // contract probe refuses it — after the Range request, which is what is checked here.
+      const again = await cli(['models', 'install', 'loopback-blob', '--accept-terms'], { STEMDECK_CATALOGUE: catalogue, NODE_EXTRA_CA_CERTS: tls.cert });
+      assert.match(String(ranges.at(-1)), new RegExp(`^bytes=${have}-$`), JSON.stringify(ranges));
+      assert.match(again.stderr, /not a readable ONNX model/);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

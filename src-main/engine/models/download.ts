@@ -453,7 +453,14 @@ export async function installCatalogueModel(
 
   stage = 'installing';
   report();
-  const overrides = probe ? await probe(part) : null;
+  let overrides: Partial<Contract> | null = null;
+  try {
+    overrides = probe ? await probe(part) : null;
+  } catch (e) {
+    // The file is the catalogue's (checksums matched) but cannot be run: keeping it would not help.
+    await fs.rm(path.dirname(part), { recursive: true, force: true });
+    throw e;
+  }
   const manifest = manifestForEntry(entry, overrides ?? {});
   const dir = await installFiles(modelsDir, manifest, part, { moveFile: true, replace: opts.replace });
   await fs.rm(path.dirname(part), { recursive: true, force: true });
