@@ -79,3 +79,21 @@ test('magnitude-mask with Wiener iterations: two identical stems each get half, 
   const half = x.map((ch) => ch.map((s) => s / 2));
   assert.ok(errorDb(half, v) < -60, `vocals = mixture / 2: ${errorDb(half, v).toFixed(1)} dB`);
 });
+
+test('normalize "mixture-std": the engine normalises around the model and undoes it (identity stays identity)', async () => {
+  isolateHome();
+  const dir = tempDir();
+  const mdir = path.join(dir, 'norm');
+  fs.cpSync(path.dirname(fixtureModel('identity-waveform')), mdir, { recursive: true });
+  const m = JSON.parse(fs.readFileSync(path.join(mdir, 'manifest.json'), 'utf8'));
+  m.id = 'identity-waveform-norm';
+  m.normalize = 'mixture-std';
+  fs.writeFileSync(path.join(mdir, 'manifest.json'), JSON.stringify(m));
+  const input = path.join(dir, 'in.wav');
+  const n = 70_001;
+  const x = testSignal(n).map((ch) => ch.map((v) => 0.3 + 0.5 * v)); // DC offset: mean ≠ 0
+  await writeAudio(input, x, 44100, 'wav');
+  const r = await separateFile({ input, outDir: path.join(dir, 'out'), model: path.join(mdir, 'manifest.json'), residual: false });
+  const y = await decodeAll(r.outputs.other, { sampleRate: 44100, channels: 2 });
+  assert.ok(errorDb(x, y) < -60, `${errorDb(x, y).toFixed(1)} dB`);
+});
