@@ -27,6 +27,8 @@ const rendererDir = path.resolve(here, '..', 'renderer');
 const preloadFile = path.resolve(here, '..', 'preload', 'index.cjs');
 const APP_ORIGIN = 'app://renderer';
 const CSP = contentSecurityPolicy({ shell: 'electron' });
+/** build/icons/32x32.png */
+const DRAG_ICON = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAYAAABzenr0AAABM0lEQVR42mNgGIxAWk4tAYjnA/F+KmGQWQnEWGwAxPeB+D+NMMhsA3yWv6eh5TD8HqsjaOxzjJDAFuf/6YwTkB0wH12BmpX3f4vMDqpgkFlYHDAf2QH70RX4L7z4P2zLS6pgkFlYHLB/cDuADlGA3wF0wPgdIKmm/Z8vzodkLOxmRx0HsNcl/GeYV0wWFrGzpNwBzH2ZZDtA0M+ZcgeImZn85yiLBocEKZgnLZA6UTDgiVBdSeW/l54MVbGdljzxDljmx/X/ahwD1THIIUQ5YF8YK00ckGMlSpwDQo2kwKFATTzbiwcctUMjEYKwu6kb0ZjqDqgPzP9/pnI50RiknqoOOFg8nyQHrM7op64DYh3CiHYESB1IPSUOmD8AiXD+4GmUDnizfFB0TAa8azYoOqcDAQA78XGQ8730HgAAAABJRU5ErkJggg==';
 
 protocol.registerSchemesAsPrivileged([
   { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
@@ -249,9 +251,8 @@ function registerIpc(): void {
     } catch {
       return;
     }
-    const iconFile = path.resolve(here, '..', '..', 'build', 'icons', '32x32.png');
-    const icon = fs.existsSync(iconFile) ? nativeImage.createFromPath(iconFile) : nativeImage.createEmpty();
-    e.sender.startDrag({ file: real, icon });
+    // startDrag needs a non-empty icon (macOS throws otherwise); build/ is not packaged, so it is inlined.
+    e.sender.startDrag({ file: real, icon: nativeImage.createFromDataURL(DRAG_ICON) });
   });
   backend.on('event', (name, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send('stemdeck:event', name, payload);
