@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { error, errorMessage, isInteractive, printJson, round, table, warn } from './output.js';
-import { DEVICES } from './separate.js';
+import { DEVICES, parseThreads } from './separate.js';
 
 interface EvalCliOptions {
   dataset: string;
@@ -102,7 +102,7 @@ export function registerEvalCommand(program: Command): Command {
     .option('--per-track', 'with --json: add per-track figures')
     .option('--bss', "also report museval's isr, sir, sar (512-tap distortion filters; slow: minutes per track)")
     .addOption(new Option('--device <device>', 'ONNX Runtime execution provider').choices(DEVICES).default('auto'))
-    .option('--threads <n>', 'CPU threads for ONNX Runtime', (v) => Number.parseInt(v, 10))
+    .option('--threads <n>', 'CPU threads for ONNX Runtime', parseThreads)
     .action(async (opts: EvalCliOptions) => {
       try {
         process.exitCode = await runEval(opts);

@@ -41,7 +41,7 @@ function parseOverlap(v: string): number {
   return x;
 }
 
-function parseThreads(v: string): number {
+export function parseThreads(v: string): number {
   const x = Number(v);
   if (!Number.isInteger(x) || x < 1 || x > 256) throw new InvalidArgumentError('--threads must be a whole number ≥ 1');
   return x;
