@@ -114,3 +114,16 @@ def test_volume_balancing_weights():
     err_loud = volume_balanced_l1(tgt + torch.tensor([1.0, 0.0]).view(1, 2, 1), tgt)
     err_quiet = volume_balanced_l1(tgt + torch.tensor([0.0, 1.0]).view(1, 2, 1), tgt)
     assert torch.allclose(err_quiet / err_loud, torch.tensor(4.0))
+
+
+def test_bsrnn_mono_mode_processes_channels_independently():
+    # the paper's mode (stereo="batch"): each audio channel is separated as a mono signal
+    from models import build_model
+    m = build_model("bsrnn", "small", stereo="batch", stems=["vocals"]).eval()
+    x = torch.randn(1, 4, 1025, m.frames)
+    x2 = x.clone()
+    x2[:, 2:] = torch.randn_like(x2[:, 2:])
+    with torch.no_grad():
+        y, y2 = m(x), m(x2)
+    assert y.shape == (1, 1, 4, 1025, m.frames)
+    assert torch.equal(y[:, :, :2], y2[:, :, :2]) and not torch.equal(y[:, :, 2:], y2[:, :, 2:])
