@@ -28,6 +28,7 @@ export {
   writeAudio,
   createStemWriter,
   ensureWritableDir,
+  removeStaleTempFiles,
   extensionOf,
   OutputFormatSchema,
   type OutputFormat,

@@ -19,7 +19,7 @@ import { getWorkerSession, type WorkerSession } from './ort-worker.js';
 import { loadRegistry, modelFile, verifyModel, type InstalledModel } from './registry.js';
 import { adapterFactory, loadOptionalAdapters, type AdapterContext, type Planar } from './adapters/index.js';
 import { OverlapAdd, Segmenter, segmentStride } from './segments.js';
-import { createStemWriter, ensureWritableDir, extensionOf, OutputFormatSchema, type OutputFormat, type StemWriter } from './writers.js';
+import { createStemWriter, ensureWritableDir, removeStaleTempFiles, extensionOf, OutputFormatSchema, type OutputFormat, type StemWriter } from './writers.js';
 
 export interface SeparationProgress {
   stage: 'decode' | 'separate' | 'write';
@@ -168,6 +168,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   await verifyModel(model);
   const outDir = path.resolve(opts.outDir);
   await ensureWritableDir(outDir);
+  await removeStaleTempFiles(outDir);
   checkAbort(signal);
 
   await fftReady;

@@ -64,6 +64,39 @@ export interface StemWriter {
   abort(): Promise<void>;
 }
 
+const TEMP_RE = /^\..+\.(\d+)-[0-9a-f]{8}\.part$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temp files left in `dir` by writers of processes that no longer run (a killed engine
+ * host); files of live processes (a job still running) are kept. Returns the names removed.
+ */
+export async function removeStaleTempFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
+}
+
 function tempFor(target: string): string {
   const dir = path.dirname(target);
   return path.join(dir, `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.part`);

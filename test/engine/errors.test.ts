@@ -149,3 +149,23 @@ test('cancelling mid-job leaves no stem files; the next job works', async () => 
   assert.equal(r.frames, 30_000);
   assert.deepEqual(listFiles(out), ['other.wav', 'vocals.wav']);
 });
+
+test('an engine process killed mid-job leaves only hidden temp files, removed by the next job', async () => {
+  const { spawn } = await import('node:child_process');
+  const out = path.join(dir, 'o-killed');
+  fs.mkdirSync(out);
+  const script = `
+    const { separateFile } = await import(${JSON.stringify(path.resolve('src-main/engine/index.ts'))});
+    await separateFile({ input: ${JSON.stringify(longFile)}, outDir: ${JSON.stringify(out)}, model: ${JSON.stringify(fixtureModel('identity-complex'))} });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+  const deadline = Date.now() + 60_000;
+  while (!listFiles(out).some((f) => f.endsWith('.part')) && Date.now() < deadline && child.exitCode === null)
+    await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const left = listFiles(out);
+  assert.ok(left.length > 0 && left.every((f) => f.startsWith('.') && f.endsWith('.part')), `after kill: ${left.join(', ')}`);
+  await separateFile({ input: good, outDir: out, model: model() });
+  assert.deepEqual(listFiles(out), ['other.wav', 'vocals.wav']);
+});
