@@ -149,7 +149,7 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
   const { App } = await import('../../src-main/host/app.js');
   const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
   const { decodeAll } = await import('../../src-main/engine/decode.js');
-  const { mixdown } = await import('../../src-main/shared/mix-law.js');
+  const { mixdown, applyPreset } = await import('../../src-main/shared/mix-law.js');
   const app = new App({ shell: 'browser' });
   await app.start();
   const shell = await startBrowserShell({ app, rendererDir, port: 0 });
@@ -369,6 +369,17 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       }, mixUrl, mixState);
       t.diagnostic(`export mixdown vs Web Audio render of the mixer: ${errPlayback.toFixed(1)} dB`);
       assert.ok(errPlayback < -60, `export vs playback: ${errPlayback.toFixed(1)} dB`);
+      // one-click preset: instrumental = the current mix with the vocals muted
+      const presetP = page.waitForResponse((r) => r.url().includes('/api/export.run'), { timeout: 60_000 });
+      await page.click('[data-testid=preset-instrumental]');
+      const presetBody = (await (await presetP).json()) as { ok: boolean; result: import('../../src-main/api/contract.js').ExportResult; error?: unknown };
+      assert.ok(presetBody.ok, `preset export failed: ${JSON.stringify(presetBody.error)}`);
+      const inst = presetBody.result.files.find((f) => f.kind === 'mixdown');
+      assert.ok(inst && fs.existsSync(inst.path), 'instrumental written');
+      const instRef = mixdown(stemAudio, applyPreset(mixState, 'instrumental', stems));
+      const instErr = relErrorDb(await decodeAll(inst.path, { sampleRate: song.sampleRate, channels: 2 }), instRef);
+      t.diagnostic(`instrumental preset vs offline mix: ${instErr.toFixed(1)} dB`);
+      assert.ok(instErr < -60, `instrumental preset: ${instErr.toFixed(1)} dB`);
       await page.click('[data-testid=export-dialog] footer button:not(.primary)');
     });
 
