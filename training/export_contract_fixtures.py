@@ -11,6 +11,8 @@ known function of the input (see test/models-manager/contracts.test.ts):
   contract-mdx.onnx        UVR MDX-Net: input "input" float32 [batch_size, 4, 2048, 256]
                            -> output "output" same shape (symbolic batch, like UVR's files);
                            the identity (a Mul by 1, so ONNX Runtime keeps a real kernel).
+  contract-mdx-gains.onnx  same I/O, channel k scaled by 1, 0.5, 0.25, 2: reveals the channel
+                           layout (L re, L im, R re, R im) against a torch reference.
   contract-bad.onnx        a model no adapter accepts: "x" [1, 3, 1000] -> "y" [1, 1000].
 
 Each file is a few hundred bytes (no weights). Opset 17.
@@ -26,6 +28,7 @@ from onnx import TensorProto, helper
 HTDEMUCS_SAMPLES = 343980
 HTDEMUCS_WEIGHTS = [0.1, 0.2, 0.3, 0.4]
 MDX_DIM_F, MDX_DIM_T = 2048, 256
+MDX_GAINS = [1.0, 0.5, 0.25, 2.0]
 
 
 def save(model, path):
@@ -64,6 +67,20 @@ def mdx():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="stemdeck")
 
 
+def mdx_gains():
+    """[B, 4, F, T] -> same, channel k scaled by MDX_GAINS[k]: a stand-in whose output reveals
+    the channel layout (L re, L im, R re, R im), checked against a torch reference."""
+    gains = helper.make_tensor("g", TensorProto.FLOAT, [1, 4, 1, 1], MDX_GAINS)
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["input", "g"], ["output"])],
+        "mdx_gains_contract",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch_size", 4, MDX_DIM_F, MDX_DIM_T])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", 4, MDX_DIM_F, MDX_DIM_T])],
+        initializer=[gains],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="stemdeck")
+
+
 def bad():
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
     graph = helper.make_graph(
@@ -84,6 +101,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     save(htdemucs(), os.path.join(args.out, "contract-htdemucs.onnx"))
     save(mdx(), os.path.join(args.out, "contract-mdx.onnx"))
+    save(mdx_gains(), os.path.join(args.out, "contract-mdx-gains.onnx"))
     save(bad(), os.path.join(args.out, "contract-bad.onnx"))
 
 

@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeAll, separateFile, writeAudio } from '../../src-main/engine/index.js';
@@ -139,6 +140,45 @@ describe('third-party contracts', () => {
     }
     const w = adapter.window!(261120, 3 * 6144);
     assert.ok(w[0] < 1e-5 && w[6143] < 1e-5 && w[6144] > 0 && w[3 * 6144] === 1 && w[261119] < 1e-5);
+  });
+
+  it('MDX-Net adapter matches a torch transcription of UVR\'s chunk maths (channel layout L re, L im, R re, R im)', async (t) => {
+    const py = '/usr/bin/python3';
+    if (spawnSync(py, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status !== 0) {
+      t.skip('/usr/bin/python3 with torch is not available');
+      return;
+    }
+    const file = path.join(FIX, 'contract-mdx-gains.onnx');
+    const gains = await importModel(file, { modelsDir: path.join(home, 'models'), params: { id: 'test-mdx-gains', nFft: 6144, compensate: 1.035, primary: 'vocals' } });
+    const model: InstalledModel = { manifest: gains.manifest, dir: gains.dir, manifestPath: path.join(gains.dir, 'manifest.json'), origin: 'user' };
+    const { session } = await getSession(path.join(model.dir, model.manifest.files[0].path));
+    const adapter = await createMdxAdapter(model, ctxFor(session));
+    // Broadband, different per channel: noise + sines (the layout must not cancel out).
+    const n = 261120;
+    let seed = 11;
+    const seg = [0, 1].map((ch) => {
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        x[i] = 0.05 * (seed / 0x7fffffff - 0.5) + 0.3 * Math.sin((2 * Math.PI * (ch ? 330 : 220) * i) / SR + ch);
+      }
+      return x;
+    });
+    const [[primary]] = await adapter.process([seg]);
+    const inFile = path.join(home, 'mdx-ref-in.f32');
+    const outFile = path.join(home, 'mdx-ref-out.f32');
+    const flat = new Float32Array(2 * n);
+    flat.set(seg[0], 0);
+    flat.set(seg[1], n);
+    await fs.writeFile(inFile, Buffer.from(flat.buffer));
+    const r = spawnSync(py, [path.join(here, 'mdx_reference.py'), inFile, outFile, '6144', '2048', '256', '1.035', '1', '0.5', '0.25', '2'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const ref = new Float32Array((await fs.readFile(outFile)).buffer.slice(0));
+    const refPlanar = [ref.subarray(0, n), ref.subarray(n, 2 * n)];
+    const e = errDb(refPlanar, primary);
+    assert.ok(e < -80, `adapter vs torch reference: ${e.toFixed(1)} dB`);
+    // and the layout matters: the same maths with L and R swapped is far off
+    assert.ok(errDb(refPlanar, [primary[1], primary[0]]) > -10);
   });
 
   it('HTDemucs contract through separateFile: 25 % overlap, triangular weights, mixture mean/std normalisation', async () => {

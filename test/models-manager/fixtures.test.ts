@@ -15,7 +15,7 @@ import { tempDir } from './helpers.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const FIX = path.join(here, 'fixtures');
-const NAMES = ['contract-htdemucs.onnx', 'contract-mdx.onnx', 'contract-bad.onnx'];
+const NAMES = ['contract-htdemucs.onnx', 'contract-mdx.onnx', 'contract-mdx-gains.onnx', 'contract-bad.onnx'];
 
 it('fixtures have the HTDemucs (Mixxx) and UVR MDX-Net I/O and stay tiny', async () => {
   const ht = await inspectOnnx(path.join(FIX, 'contract-htdemucs.onnx'));
