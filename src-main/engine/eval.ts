@@ -121,6 +121,10 @@ function trackFromFolder(dir: string, files: string[]): EvalTrack | null {
     if (!/^[a-z][a-z0-9_-]*$/.test(stem)) continue;
     stems[stem] = { file: path.join(dir, f), stream: 0 };
   }
+  // An accompaniment file beside the individual stems (DSD100 style) overlaps them: leave it out (it is
+  // derived from the stems when a two-stem model asks for it), or the oracle would count it twice.
+  const own = Object.keys(stems).filter((n) => !ACCOMPANIMENT_STEMS.includes(n));
+  if (own.length >= 2) for (const n of ACCOMPANIMENT_STEMS) delete stems[n];
   if (Object.keys(stems).length === 0) return null;
   return { name: path.basename(dir), mixture: { file: path.join(dir, mixture), stream: 0 }, stems };
 }

@@ -98,6 +98,8 @@ test('eval finds track folders (mixture + stem files) and reports errors for an 
   // mixture = vocals + drums (old ffmpeg builds have no amix normalize=0: sum with amerge + pan)
   ffmpeg(['-i', path.join(track, 'vocals.wav'), '-i', path.join(track, 'drums.flac'), '-filter_complex',
     '[1]pan=stereo|c0=c0|c1=c0[d];[0][d]amerge=inputs=2,pan=stereo|c0=c0+c2|c1=c1+c3', '-c:a', 'pcm_f32le', path.join(track, 'mixture.wav')]);
+  // a DSD100-style accompaniment file beside the stems is ignored (it overlaps them)
+  fs.copyFileSync(path.join(track, 'drums.flac'), path.join(track, 'accompaniment.flac'));
   const tracks = findTracks(path.join(dir, 'musdb-hq'));
   assert.equal(tracks.length, 1);
   assert.deepEqual(Object.keys(tracks[0].stems).sort(), ['drums', 'vocals']);
