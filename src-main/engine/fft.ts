@@ -4,8 +4,12 @@
  * forward + inverse real FFT, µs per frame:
  *
  *   n      pffft-wasm simd   pffft-wasm non-simd   fft.js 4.0.4 (radix-4, real fwd + complex inv)
- *   2048   14.2              29.3                  97.0
- *   4096   19.3              50.6                  129.9
+ *   2048   14.2              29.3                  97.0      (wall, 23:24 UTC)
+ *   4096   19.3              50.6                  129.9     (wall, 23:24 UTC)
+ *   2048   11.6              28.9                  59.6      (CPU time, 00:16 UTC, load ≈ 27)
+ *   6144   31.8              94.5                  —         (CPU time; fft.js is power-of-two only)
+ * (this module's RealFft wrapper adds the copies into split re/im arrays: 17.0 µs at 2048; the STFT
+ * uses zero-copy views instead, see stft.ts)
  *
  * kissfft-wasm 1.1.2 was dropped (its loader fails on Node 20 and installs a process-wide
  * unhandledRejection handler). PFFFT handles n = 2^a·3^b·5^c with n a multiple of 32 (so 2048,
