@@ -434,6 +434,25 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.waitForSelector('[data-testid=play]', { timeout: 10_000 });
       assert.equal(await page.evaluate(() => (window as unknown as { __stemdeckMixer?: { songId: string } }).__stemdeckMixer?.songId), songId);
       assert.equal((await app.host.list()).length, jobsBefore, 'no second separation');
+      // errors appear where they happened, saying what to do: a damaged file fails in the queue
+      await page.click('nav button:first-child');
+      await page.waitForSelector('[data-testid=song]');
+      await page.evaluate(async () => {
+        const junk = new Uint8Array(20000).map((_, i) => (i * 7919) % 251);
+        const dt = new DataTransfer();
+        dt.items.add(new File([junk], 'damaged.wav', { type: 'audio/wav' }));
+        dt.items.add(new File(['just text'], 'notes.txt', { type: 'text/plain' }));
+        for (const type of ['dragenter', 'dragover', 'drop'])
+          document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      });
+      await page.waitForSelector('[data-testid=job][data-status=failed]', { timeout: 30_000 });
+      const failure = await page.$eval('[data-testid=job][data-status=failed]', (j) => ({
+        text: j.querySelector('[role=alert]')?.textContent ?? '',
+        retry: [...j.querySelectorAll('button')].some((b) => /Retry/.test(b.textContent ?? '')),
+      }));
+      assert.match(failure.text, /damaged\.wav|audio/i, `failure message: ${failure.text}`);
+      assert.ok(failure.retry, 'a failed job can be retried');
+
       await page.click('nav button:last-child');
       await page.waitForSelector('[data-testid=installed-model]');
       assert.ok((await page.$$('[data-testid=installed-model]')).length >= 1);
