@@ -141,7 +141,8 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
       job.etaSeconds = msg.etaSeconds;
       this.emitJob(job, false);
     } else if (msg.type === 'done') {
-      void this.complete(entry, msg.staging);
+      this.committing.add(entry.job.id);
+      void this.complete(entry, msg.staging).finally(() => this.committing.delete(entry.job.id));
     } else if (msg.type === 'failed') {
       this.finish(entry, msg.error.code === 'cancelled' ? 'cancelled' : 'failed', msg.error.code === 'cancelled' ? null : msg.error);
     }
@@ -167,7 +168,8 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
     if (this.cancelTimer) clearTimeout(this.cancelTimer);
     this.cancelTimer = null;
     const id = this.current;
-    if (id) {
+    // A job whose song is being committed finished its engine work: the commit completes it.
+    if (id && !this.committing.has(id)) {
       const entry = this.entries.get(id);
       if (entry) {
         void fsp.rm(this.opts.library.stagingDir(id), { recursive: true, force: true }).catch(() => undefined);
@@ -199,6 +201,7 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
   private restartTimer: NodeJS.Timeout | null = null;
 
   private cancelRequested = new Set<string>();
+  private committing = new Set<string>();
 
   private finish(entry: Entry, status: 'done' | 'failed' | 'cancelled', error: ApiError | null): void {
     const job = entry.job;
