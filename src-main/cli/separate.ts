@@ -162,6 +162,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
     for (const input of inputs) {
       if (controller.signal.aborted) {
         failed++;
+        if (opts.json) printJson({ input, error: 'Cancelled before it started.', code: 'cancelled' });
         continue;
       }
       // Two inputs with the same name in one call get "name", "name (2)", … folders.
