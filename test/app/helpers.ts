@@ -9,8 +9,17 @@ import type { Job } from '../../src-main/api/contract.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
+const created: string[] = [];
+// Temp dirs (songs, stems, app data) are removed when the test process ends; keep them with STEMDECK_KEEP_TMP=1.
+process.on('exit', () => {
+  if (process.env.STEMDECK_KEEP_TMP) return;
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'stemdeck-app-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 /**
