@@ -487,17 +487,14 @@ async function main(): Promise<void> {
     for (const row of rows) {
       const m = bundled.find((b) => b.manifest.id === row.id);
       if (!m) continue;
-      const file = path.join(m.dir, 'manifest.json');
-      const candidates = [file, path.join(m.dir, `${row.id}.json`)].filter((f) => fs.existsSync(f));
-      for (const f of candidates) {
-        const json = JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
-        if (json.id !== row.id) continue;
-        json.realtimeFactor = row.realtimeFactor;
-        const tmp = `${f}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
-        fs.renameSync(tmp, f);
-        log(`  wrote realtimeFactor ${row.realtimeFactor} into ${path.relative(root, f)}`);
-      }
+      const f = m.manifestPath;
+      const json = JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>;
+      if (json.id !== row.id) continue;
+      json.realtimeFactor = row.realtimeFactor;
+      const tmp = `${f}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(json, null, 2) + '\n');
+      fs.renameSync(tmp, f);
+      log(`  wrote realtimeFactor ${row.realtimeFactor} into ${path.relative(root, f)}`);
     }
   }
 
