@@ -1,5 +1,18 @@
 /**
  * The engine's public API (no Electron imports). Shells (CLI, engine host, tests) import from here.
+ *
+ *   locateFfmpeg(): { path, source }        STEMDECK_FFMPEG → ffmpeg-static → @ffmpeg-installer → PATH
+ *   probeAudio(file): AudioInfo             duration, rate, channels, codec, tags, hasArtwork, audioStreams
+ *   decodeAudio(file, { sampleRate, channels, stream?, signal? }): AsyncIterable<Float32Array[]>
+ *                                           planar [channels][frames] chunks, first audio stream by default
+ *   new Stft(nFft, hop, center) / await Stft.create(...): forward(x, bins?) → { re, im, bins, frames }
+ *                                           ([bins][frames] planes), forwardInto, inverse(re, im, bins, frames, length)
+ *   loadRegistry(): ModelRegistry           list(), get(idOrPath), defaultId, problems
+ *   verifyModel(model)                      files exist, bytes and sha256 (hash cached per mtime)
+ *   separateFile(SeparateOptions): SeparationResult
+ *   writeAudio(file, planar, sampleRate, format)   atomic (temp + rename)
+ *   registerAdapter(io, factory)            third-party io families (adapters/types.ts)
+ * Errors users can hit are StemdeckError(code, one-line message that says what to do).
  */
 export { locateFfmpeg, type FfmpegLocation, type FfmpegSource } from './ffmpeg.js';
 export { probeAudio, decodeAudio, decodeAll, type AudioInfo, type DecodeOptions } from './decode.js';
