@@ -86,6 +86,18 @@ for (const id of ids) {
     }
     assert.ok(maxRef > 0, 'the reference output is not all zeros');
     assert.ok(maxDiff <= p.tolerance.relative * maxRef, `max diff ${maxDiff} vs max ${maxRef}`);
+
+    // Dynamic batch: item 0 of a batch of two equals the batch-of-one output.
+    const x2 = new Float32Array(2 * n);
+    x2.set(x);
+    x2.set(lcgInput(n, p.input.seed + 1, p.input.amplitude), n);
+    const out2 = await session.run({ [m.tensors.input]: new ort.Tensor('float32', x2, [2, ...p.input.shape.slice(1)]) });
+    const y2 = out2[m.tensors.output];
+    assert.deepEqual(y2.dims, [2, ...p.output.shape.slice(1)]);
+    const d2 = y2.data as Float32Array;
+    let batchDiff = 0;
+    for (let i = 0; i < data.length; i += 7) batchDiff = Math.max(batchDiff, Math.abs(d2[i] - data[i]));
+    assert.ok(batchDiff <= p.tolerance.relative * maxRef, `batch-2 item 0 differs by ${batchDiff}`);
     await session.release();
   });
 }
