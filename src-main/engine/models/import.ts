@@ -181,8 +181,10 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
     const dimT = num(a[3]) ?? uvr?.dimT ?? null;
     if (dimF === null || dimT === null) refuse(file, io, 'its frequency/time dimensions are not fixed');
     if ((num(b[2]) ?? dimF) !== dimF || (num(b[3]) ?? dimT) !== dimT) refuse(file, io, 'its output spectrogram has another size than its input');
-    if (uvr && (uvr.dimF !== dimF || (num(a[3]) !== null && uvr.dimT !== dimT && dimT !== 256)))
-      refuse(file, io, `UVR's table says dimF ${uvr.dimF}, dimT ${uvr.dimT} for this file, but the file has ${dimF}×${dimT}`);
+    // The file's own frame count wins over the table's dimT (UVR runs the ONNX session only when
+    // its segment size equals the file's T); a different dimF means the table row is not this file's.
+    if (uvr && uvr.dimF !== dimF)
+      refuse(file, io, `UVR's table says dimF ${uvr.dimF} for this file's hash, but the file has ${dimF} frequency bins`);
     let nFft: number;
     let compensate: number;
     let primary: string;
