@@ -97,7 +97,13 @@ async function resolveModel(model: SeparateOptions['model']): Promise<InstalledM
 }
 
 /** Streaming mean/std of the mono mixture (Demucs' normalisation), via an extra decode pass. */
-async function mixtureStats(input: string, sampleRate: number, channels: number, signal?: AbortSignal): Promise<{ mean: number; std: number }> {
+async function mixtureStats(
+  input: string,
+  sampleRate: number,
+  channels: number,
+  signal?: AbortSignal,
+  onFrames?: (frames: number) => void,
+): Promise<{ mean: number; std: number }> {
   let n = 0;
   let sum = 0;
   let sum2 = 0;
@@ -111,6 +117,7 @@ async function mixtureStats(input: string, sampleRate: number, channels: number,
       sum2 += v * v;
     }
     n += len;
+    onFrames?.(n);
   }
   const mean = n ? sum / n : 0;
   const variance = n > 1 ? (sum2 - n * mean * mean) / (n - 1) : 0;
@@ -230,7 +237,16 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const stride = segmentStride(N, overlap);
   const expectedFrames = Math.max(1, Math.round(info.durationSeconds * SR));
 
-  const norm = m.normalize === 'mixture-std' ? await mixtureStats(opts.input, SR, C, signal) : null;
+  // Demucs-style normalisation needs the whole mixture's statistics: one extra decode pass
+  // (reported as the 'decode' stage).
+  const tDecode = now();
+  const norm =
+    m.normalize === 'mixture-std'
+      ? await mixtureStats(opts.input, SR, C, signal, (frames) => {
+          const f = Math.min(0.99, frames / expectedFrames);
+          report('decode', f, f > 0 ? ((now() - tDecode) / f) * (1 - f) : null);
+        })
+      : null;
   if (norm && norm.std < 1e-8) norm.std = 1;
 
   const ext = extensionOf(format);
