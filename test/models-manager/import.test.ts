@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isStemdeckError } from '../../src-main/engine/errors.js';
 import { ModelManifestSchema } from '../../src-main/engine/manifest.js';
-import { loadCatalogue, type Catalogue } from '../../src-main/engine/models/catalogue.js';
+import { loadCatalogue, manifestForEntry, type Catalogue } from '../../src-main/engine/models/catalogue.js';
 import { uvrModelHash } from '../../src-main/engine/models/download.js';
 import { detectContract, importModel, inspectOnnx } from '../../src-main/engine/models/import.js';
 import { listCatalogue, listUserModels, removeModel } from '../../src-main/engine/models/manager.js';
@@ -89,6 +89,17 @@ describe('model import', () => {
 
   it('knows the real catalogue entries\' UVR parameters from UVR\'s table', () => {
     const c = loadCatalogue();
+    for (const m of c.models) {
+      assert.match(m.url, /^https:\/\//, m.id);
+      assert.ok(m.terms.length > 20 && Object.keys(m.provenance).length >= 3, m.id);
+      ModelManifestSchema.parse(manifestForEntry(m)); // every entry builds a valid manifest
+    }
+    const ht = c.models.find((m) => m.id === 'htdemucs-v4-mixxx')!;
+    assert.equal(ht.url, 'https://github.com/mixxxdj/demucs/releases/download/v4.0.1-19-gd182d42-onnxmodel/htdemucs.onnx');
+    assert.equal(ht.contract.normalize, 'mixture-std');
+    assert.ok(c.models.some((m) => m.stems.includes('vocals') && m.contract.mdx?.primary === 'vocals'), 'a vocals model');
+    assert.ok(c.models.some((m) => m.contract.mdx?.primary === 'instrumental'), 'an instrumental model');
+    assert.ok(c.models.some((m) => m.stems.includes('karaoke')), 'a karaoke model');
     for (const m of c.models.filter((x) => x.uvrHash)) {
       const row = c.uvrMdxParameters.rows[m.uvrHash!];
       assert.ok(row, m.id);
