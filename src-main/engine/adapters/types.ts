@@ -41,7 +41,8 @@ export interface ModelAdapter {
   process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]>;
   /**
    * Optional overlap-add weights for one segment (length segmentSamples, strictly positive),
-   * for contracts whose upstream blends segments its own way (M1: Demucs's triangle, UVR's Hann).
+   * for contracts whose upstream blends segments its own way (M1: Demucs's triangle; MDX-Net's
+   * crossfade that skips each segment's inexact STFT edges).
    * Default: the engine's trapezoid crossfade (segments.ts crossfadeWindow).
    */
   window?(segmentSamples: number, overlapSamples: number): Float32Array;
