@@ -227,6 +227,9 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.evaluate(() => localStorage.setItem('stemdeckHeadSeconds', '0.5'));
       await page.reload();
       await page.waitForSelector('[data-testid=song-play]');
+      // the model choice was remembered (settings.set), also across a reload
+      await page.waitForSelector('select[aria-label="Separation model"] option');
+      assert.equal(await page.$eval('select[aria-label="Separation model"]', (e) => (e as HTMLSelectElement).value), modelId);
       await page.click('[data-testid=song-play]');
       await page.waitForFunction(() => (window as unknown as { __stemdeckMixer?: { timings: { completeMs: number | null } } }).__stemdeckMixer?.timings.completeMs != null, { timeout: 20_000 });
       const cold = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: Record<string, number> } }).__stemdeckMixer.timings);
