@@ -244,6 +244,25 @@ describe('model download', () => {
     }
   });
 
+  it('one download per model across processes: a live lock refuses, a stale one is taken over', async () => {
+    const srv = await startServer(DATA);
+    try {
+      const dir = await modelsDir('lock');
+      const lock = path.join(dir, '.downloads', 'test-model.lock');
+      await fs.mkdir(path.dirname(lock), { recursive: true });
+      await fs.writeFile(lock, String(process.pid)); // "another download" alive: this process
+      const opts = { acceptTerms: true, allowLoopbackHttp: true, modelsDir: dir };
+      await assert.rejects(installCatalogueModel(testEntry(srv.url, DATA), opts), (e) => errorCode(e) === 'invalid-request' && /already being downloaded/.test((e as Error).message));
+      assert.equal(srv.requests.length, 0);
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      await fs.writeFile(lock, dead.stdout); // its process has exited: stale
+      await installCatalogueModel(testEntry(srv.url, DATA), opts);
+      assert.deepEqual(await listTree(dir), ['test-model/manifest.json', 'test-model/test-model.onnx'], 'installed, lock released');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('refuses to overwrite an installed model unless asked to replace it', async () => {
     const srv = await startServer(DATA);
     try {

@@ -350,6 +350,49 @@ export async function installCatalogueModel(
       `${entry.name} has terms you must accept before downloading: ${entry.terms} ` + `(CLI: add --accept-terms; app: tick "I accept".)`,
     );
   const modelsDir = opts.modelsDir ?? userModelsDir();
+  checkUrl(new URL(entry.url), opts.allowLoopbackHttp === true);
+  // One download per model at a time across processes (the app and the CLI share the folder).
+  const lock = path.join(modelsDir, '.downloads', `${entry.id}.lock`);
+  await fs.mkdir(path.dirname(lock), { recursive: true });
+  await acquireLock(lock, entry.name);
+  try {
+    return await installUnlocked(entry, opts, modelsDir, probe);
+  } finally {
+    await fs.rm(lock, { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquireLock(lock: string, name: string): Promise<void> {
+  try {
+    await fs.writeFile(lock, String(process.pid), { flag: 'wx' });
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(pid) && pid > 0 && processAlive(pid))
+    throw new StemdeckError(
+      'invalid-request',
+      `${name} is already being downloaded${pid === process.pid ? '' : ` by another Stemdeck process (${pid})`}; wait for it to finish or cancel it first.`,
+    );
+  await fs.writeFile(lock, String(process.pid)); // a stale lock (its process is gone): take it over
+}
+
+async function installUnlocked(
+  entry: CatalogueEntry,
+  opts: InstallOptions,
+  modelsDir: string,
+  probe?: TensorNameProbe,
+): Promise<InstallResult> {
   const url = new URL(entry.url);
   checkUrl(url, opts.allowLoopbackHttp === true);
   const t0 = performance.now();
