@@ -6,6 +6,7 @@
  * Layout in the user models folder (userModelsDir(), STEMDECK_MODELS):
  *   <models>/<id>/manifest.json + <file>.onnx      an installed model (what the registry reads)
  *   <models>/.downloads/<id>/<file>.part           a partial download (kept on pause / cut connection)
+ *   <models>/.downloads/<id>.lock                  pid of the process downloading <id> (one at a time)
  *   <models>/.staging-<id>-<random>/               a model being installed (renamed into place)
  * Folders starting with "." are never models.
  *
