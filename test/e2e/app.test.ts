@@ -457,6 +457,17 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       assert.match(failure.text, /damaged\.wav|audio/i, `failure message: ${failure.text}`);
       assert.ok(failure.retry, 'a failed job can be retried');
 
+      // search filters the library; delete removes a song
+      await page.type('input[aria-label="Search the library"]', 'no such song');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=song]').length === 0, { timeout: 5000 });
+      await page.$eval('input[aria-label="Search the library"]', (e) => ((e as HTMLInputElement).value = ''));
+      await page.type('input[aria-label="Search the library"]', 'groove');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=song]').length === 1, { timeout: 5000 });
+      await page.click('[data-testid=song] button[aria-label^="Delete"]');
+      await page.click('[data-testid=song] button.danger');
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid=song]').length === 0, { timeout: 5000 });
+      assert.equal((await app.library.list()).length, 0, 'deleted from the library');
+
       await page.click('nav button:last-child');
       await page.waitForSelector('[data-testid=installed-model]');
       assert.ok((await page.$$('[data-testid=installed-model]')).length >= 1);
