@@ -100,8 +100,9 @@ class BandLayerNorm(nn.Module):
 
     def forward(self, x):
         mu = x.mean(dim=2, keepdim=True)
-        var = (x - mu).pow(2).mean(dim=2, keepdim=True)
-        return (x - mu) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        d = x - mu
+        var = (d * d).mean(dim=2, keepdim=True)
+        return d / torch.sqrt(var + self.eps) * self.weight + self.bias
 
 
 class SeqBLSTM(nn.Module):
@@ -118,8 +119,9 @@ class SeqBLSTM(nn.Module):
 
     def forward(self, x):  # [Bx, L, N]
         mu = x.mean(dim=(1, 2), keepdim=True)
-        var = (x - mu).pow(2).mean(dim=(1, 2), keepdim=True)
-        y = (x - mu) / torch.sqrt(var + self.eps) * self.weight + self.bias
+        d = x - mu
+        var = (d * d).mean(dim=(1, 2), keepdim=True)
+        y = d / torch.sqrt(var + self.eps) * self.weight + self.bias
         return x + self.fc(self.lstm(y)[0])
 
 
@@ -169,23 +171,30 @@ class BSRNN(SeparationModel):
             z = trnn(z.reshape(bb * kk, t, n)).reshape(bb, kk, t, n).transpose(1, 2)   # over time, per band
             z = brnn(z.reshape(bb * t, kk, n)).reshape(bb, t, kk, n).transpose(1, 2)   # over bands, per frame
         z = z.permute(1, 0, 3, 2)                          # [K, bb, N, T]
-        # mask estimation per band → complex masks [bb, S, c, 2, F, T]
-        masks, k0 = [], 0
+        # mask estimation per band: MLP → (value, gate) × (re, im) → GLU → complex mask, applied by
+        # complex multiplication. mask_fc2's rows are ordered (stem, value|gate, channel, re|im, bin);
+        # the four (value|gate, re|im) row blocks are computed as separate products with the bias folded
+        # in (an appended row of ones): the same maths as one Linear + GLU, without slicing copies of the
+        # large output in ONNX Runtime.
+        ys, k0 = [], 0
         for g, (lo, k, w) in enumerate(self.groups):
             h = torch.tanh(self.mask_fc1[g](self.mask_norm[g](z[k0:k0 + k])))
             for layer in self.mask_hidden[g]:
                 h = torch.tanh(layer(h))
-            o = self.mask_fc2[g](h).reshape(k, bb, s, 2, c * 2 * w, t)              # (value, gate)
-            m = o[:, :, :, 0] * torch.sigmoid(o[:, :, :, 1])                        # GLU
-            m = m.reshape(k, bb, s, c, 2, w, t).permute(1, 2, 3, 4, 0, 5, 6)        # [bb, S, c, 2, k, w, T]
-            masks.append(m.reshape(bb, s, c, 2, k * w, t))
+            hm = h.shape[2]
+            h = torch.cat([h, torch.ones_like(h[:, :, :1])], dim=2)                   # [k, bb, hm+1, T]
+            fc2 = self.mask_fc2[g]
+            wb = torch.cat([fc2.weight, fc2.bias], dim=3).reshape(k, s, 2, c, 2, w, hm + 1)
+            vr, vi, gr, gi = (torch.matmul(wb[:, :, a, :, r].reshape(k, 1, s * c * w, hm + 1), h)
+                              for a, r in ((0, 0), (0, 1), (1, 0), (1, 1)))
+            mr = (vr * torch.sigmoid(gr)).reshape(k, bb, s, c, w, t)                 # GLU
+            mi = (vi * torch.sigmoid(gi)).reshape(k, bb, s, c, w, t)
+            xb = x[:, :, lo:lo + k * w, :].reshape(bb, c, 2, k, w, t).permute(3, 0, 2, 1, 4, 5)  # [k, bb, 2, c, w, T]
+            xr, xi = xb[:, :, 0:1], xb[:, :, 1:2]                                      # [k, bb, 1, c, w, T]
+            yg = torch.stack([mr * xr - mi * xi, mr * xi + mi * xr], dim=4)          # [k, bb, S, c, 2, w, T]
+            ys.append(yg.permute(1, 2, 3, 4, 0, 5, 6).reshape(bb, s, c, 2, k * w, t))
             k0 += k
-        m = torch.cat(masks, dim=4)                                              # [bb, S, c, 2, F, T]
-        xs = x.reshape(bb, 1, c, 2, f, t)
-        xr, xi = xs[:, :, :, 0], xs[:, :, :, 1]
-        mr, mi = m[:, :, :, 0], m[:, :, :, 1]
-        y = torch.stack([mr * xr - mi * xi, mr * xi + mi * xr], dim=3)         # complex multiply
-        y = y.reshape(bb, s, 2 * c, f, t)                                        # (c0 re, c0 im, c1 re, …)
+        y = torch.cat(ys, dim=4).reshape(bb, s, 2 * c, f, t)                        # (c0 re, c0 im, c1 re, …)
         if self.stereo != "stack":
             y = y.reshape(b, c2 // 2, s, 2, f, t).transpose(1, 2).reshape(b, s, c2, f, t)
         return y
