@@ -151,7 +151,15 @@ async function create(file: string, device: Device, threads: number, log: (m: st
 export function getSession(file: string, opts: SessionOptions = {}): Promise<SessionInfo> {
   const device = opts.device ?? 'auto';
   const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  const key = `${path.resolve(file)}|${device}|${threads}`;
+  // the file's size and mtime are part of the key: a re-downloaded model gets a fresh session
+  let stamp = '';
+  try {
+    const st = fs.statSync(file);
+    stamp = `${st.size}|${st.mtimeMs}`;
+  } catch {
+    // missing file: create() reports it
+  }
+  const key = `${path.resolve(file)}|${device}|${threads}|${stamp}`;
   let p = cache.get(key);
   if (!p) {
     p = create(file, device, threads, opts.log ?? defaultLog);
