@@ -74,10 +74,13 @@ test('the check can fail: a plain (non-atomic) writer is caught torn', async () 
   // torn or empty file. We read while it writes instead of killing, which is deterministic enough.
   const file = path.join(home, 'plain.json');
   const blob = 'x'.repeat(8 << 20);
+  const whole = JSON.stringify({ blob, sha: createHash('sha256').update(blob).digest('hex') });
+  fs.writeFileSync(file, whole); // a valid file first: only torn reads count below, not a missing file
+  checkPayload(file);
   let torn = 0;
   const writer = (async () => {
     for (let i = 0; i < 30; i++) {
-      await fs.promises.writeFile(file, JSON.stringify({ blob, sha: createHash('sha256').update(blob).digest('hex') }));
+      await fs.promises.writeFile(file, whole);
     }
   })();
   for (let i = 0; i < 2000 && torn === 0; i++) {
