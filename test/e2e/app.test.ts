@@ -195,6 +195,11 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, b64);
       await page.waitForSelector('[data-testid=job]', { timeout: 20_000 });
+      // best effort: the queue while the separation runs (progress, ETA, Cancel)
+      const running = await page
+        .waitForFunction(() => Number(document.querySelector('[data-testid=job][data-status=running] [role=progressbar]')?.getAttribute('aria-valuenow') ?? 0) >= 20, { timeout: 15_000, polling: 50 })
+        .catch(() => null);
+      if (running) await shot(page, 'queue').catch(() => undefined);
       await page.waitForSelector('[data-testid=job][data-status=done]', { timeout: 100_000 });
       await page.waitForSelector('[data-testid=song]', { timeout: 10_000 });
       const title = await page.$eval('[data-testid=song] .title', (e) => e.textContent);
