@@ -85,3 +85,26 @@ def manifest_for(model, model_id, name, onnx_file, params, trained, license, sou
     m["license"] = license
     m["source"] = source
     return m
+
+
+def recalibrate_batchnorm(model, mixtures):
+    """Re-estimate every BatchNorm's running statistics as the plain average over `mixtures`
+    (an iterable of [B, C, N] waveform batches), e.g. before exporting a briefly trained model:
+    the ResUNet/MSTFA blocks use momentum 0.01 (as the ResUNet paper's code), so after only a
+    few hundred steps their running statistics still lag the weights and eval-mode output is
+    much worse than train-mode output. Everything except the BatchNorms stays in eval mode."""
+    import torch.nn as nn
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    model.eval()
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None   # cumulative moving average
+        m.train()
+    with torch.no_grad():
+        for mix in mixtures:
+            model.separate(mix)
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+    return len(bns)

@@ -62,3 +62,17 @@ def test_export_random_init_is_marked_untrained(tmp_path, arch):
     assert man["trained"] is False and "NOT trained" in man["description"]
     if arch == "scunet":
         assert man["io"] == "magnitude-mask" and man["magnitude"]["output"] == "magnitude"
+
+
+def test_recalibrate_batchnorm_uses_batch_statistics():
+    from common.export import recalibrate_batchnorm
+    torch.manual_seed(0)
+    m = build_model("resunet-decouple", "small", segment=441 * 63)
+    mix = torch.randn(2, 2, m.segment) * 0.1
+    n = recalibrate_batchnorm(m, [mix])
+    assert n > 10 and not m.training
+    assert m.bn0.momentum == 0.01 and m.bn0.num_batches_tracked.item() == 1
+    # bn0 normalises magnitudes per bin: its running mean is now the batch's per-bin mean magnitude
+    from common import stft as S
+    mag = S.stft(mix, m.n_fft, m.hop)[..., : m.bins, :].abs()
+    assert torch.allclose(m.bn0.running_mean, mag.transpose(1, 2).mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-6)
