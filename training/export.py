@@ -30,6 +30,19 @@ NAMES = {
     "resunet-decouple": "ResUNet (decoupled mag/phase)",
 }
 SHORT = {"resunet-decouple": "resunet"}
+# What each architecture is, for the manifest description (small configs; see training/models/*.py).
+SUMMARY = {
+    "demucs": "Waveform U-Net (Défossez et al. 2019): strided Conv1d + GLU encoder, 2-layer BiLSTM, "
+              "transposed-conv decoder with skips",
+    "bsrnn": "Band-split RNN (Luo & Yu 2022): 41 bands (vocals table), band and sequence BLSTMs, "
+             "GLU complex masks; all 4 stems in one model",
+    "mstfa": "Residual U-Net with multi-scale temporal-frequency attention (Chen et al. 2022): "
+             "self-attention along time and frequency at 3 scales, complex ratio masks",
+    "scunet": "Spectrogram-channels U-Net (Oh et al. 2018): each output channel is a source's magnitude "
+              "spectrogram; volume-balancing loss; mixture phase",
+    "resunet-decouple": "ResUNet with decoupled magnitude/phase (Kong et al. 2021): cIRM decoded in-graph, "
+                        "|Y| = ReLU(|X|·|M| + Q) lets masks exceed 1",
+}
 
 
 def load_checkpoint(model, path):
@@ -73,7 +86,7 @@ def main(argv=None):
     par = write_parity(model, d)
     params = count_params(model)
     desc = args.description or (
-        f"{NAMES[arch]} ({args.config} config), {params / 1e6:.2f} M parameters."
+        f"{SUMMARY[arch]}. {args.config.capitalize()} config, {params / 1e6:.2f} M parameters."
         + ("" if trained else " Random initialisation: NOT trained, output is not a separation."))
     man = manifest_for(model, mid, f"{NAMES[arch]} {args.config}" + ("" if trained else " (untrained)"), onnx_path,
                        params, trained, args.license,
