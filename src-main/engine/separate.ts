@@ -17,7 +17,7 @@ import { fftReady } from './fft.js';
 import { getSession, type ort } from './onnx.js';
 import { getWorkerSession, type WorkerSession } from './ort-worker.js';
 import { loadRegistry, modelFile, verifyModel, type InstalledModel } from './registry.js';
-import { adapterFactory, loadOptionalAdapters, type AdapterContext, type Planar } from './adapters/index.js';
+import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterContext, type Planar } from './adapters/index.js';
 import { OverlapAdd, Segmenter, segmentStride } from './segments.js';
 import { createStemWriter, ensureWritableDir, removeStaleTempFiles, extensionOf, OutputFormatSchema, type OutputFormat, type StemWriter } from './writers.js';
 
@@ -181,8 +181,15 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   await fftReady;
   await loadOptionalAdapters();
   const factory = adapterFactory(m.io);
-  if (!factory)
-    throw new StemdeckError('model-contract', `Model "${m.id}" uses io "${m.io}", which this version of Stemdeck cannot run. Update Stemdeck.`);
+  if (!factory) {
+    const why = adapterLoadError(m.io);
+    throw new StemdeckError(
+      'model-contract',
+      why
+        ? `Model "${m.id}" uses io "${m.io}", whose adapter failed to load (${(why as Error)?.message ?? String(why)}). Reinstall Stemdeck.`
+        : `Model "${m.id}" uses io "${m.io}", which this version of Stemdeck cannot run. Update Stemdeck.`,
+    );
+  }
   // R1: ONNX Runtime runs in a worker thread when it can (ort-worker.ts: run() blocks the calling
   // thread), so decode / overlap-add / writes overlap with inference; in-thread session otherwise.
   const sessionOpts = { device: opts.device, threads: opts.threads };

@@ -35,8 +35,16 @@ let optionalLoaded: Promise<void> | null = null;
  */
 export function loadOptionalAdapters(): Promise<void> {
   optionalLoaded ??= (async () => {
-    await import('./htdemucs.js');
-    await import('./mdx.js');
+    // a broken third-party adapter must not stop the engine's own families from working
+    await import('./htdemucs.js').catch((e: unknown) => loadErrors.set('htdemucs', e));
+    await import('./mdx.js').catch((e: unknown) => loadErrors.set('mdx-net', e));
   })();
   return optionalLoaded;
+}
+
+const loadErrors = new Map<AdapterFamily, unknown>();
+
+/** Why an optional adapter failed to load (for the error message when a model needs it). */
+export function adapterLoadError(io: AdapterFamily): unknown {
+  return loadErrors.get(io);
 }
