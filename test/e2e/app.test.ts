@@ -443,6 +443,24 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.waitForSelector('[data-testid=play]', { timeout: 10_000 });
       assert.equal(await page.evaluate(() => (window as unknown as { __stemdeckMixer?: { songId: string } }).__stemdeckMixer?.songId), songId);
       assert.equal((await app.host.list()).length, jobsBefore, 'no second separation');
+      // a long separation can be cancelled from the queue; nothing is added to the library
+      const long = path.join(tmp, 'Long Take.wav');
+      execFileSync(ffmpegPath(), ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=40', '-ac', '2', '-ar', '44100', long]);
+      const songsBefore = (await app.library.list()).length;
+      const longB64 = (await fsp.readFile(long)).toString('base64');
+      await page.click('nav button:first-child');
+      await page.evaluate(async (b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'Long Take.wav', { type: 'audio/wav' }));
+        for (const type of ['dragenter', 'dragover', 'drop'])
+          document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, longB64);
+      await page.waitForSelector('[data-testid=job][data-status=running] button[aria-label="Cancel Long Take.wav"]', { timeout: 30_000 });
+      await page.click('[data-testid=job][data-status=running] button[aria-label="Cancel Long Take.wav"]');
+      await page.waitForSelector('[data-testid=job][data-status=cancelled]', { timeout: 30_000 });
+      assert.equal((await app.library.list()).length, songsBefore, 'a cancelled job adds no song');
+
       // errors appear where they happened, saying what to do: a damaged file fails in the queue
       await page.click('nav button:first-child');
       await page.waitForSelector('[data-testid=song]');
