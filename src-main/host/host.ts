@@ -173,7 +173,13 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
       const entry = this.entries.get(id);
       if (entry) {
         void fsp.rm(this.opts.library.stagingDir(id), { recursive: true, force: true }).catch(() => undefined);
-        if (entry.job.status === 'running' && this.cancelRequested.has(id)) this.finish(entry, 'cancelled', null);
+        if (this.stopping && entry.job.status === 'running' && !this.cancelRequested.has(id)) {
+          // The app is quitting: the job goes back to the queue and runs at the next start.
+          Object.assign(entry.job, { status: 'queued', stage: null, fraction: 0, etaSeconds: null, startedAt: null });
+          this.current = null;
+          this.emitJob(entry.job, true);
+          void this.saveQueue();
+        } else if (entry.job.status === 'running' && this.cancelRequested.has(id)) this.finish(entry, 'cancelled', null);
         else
           this.finish(entry, 'failed', {
             code: 'engine-crashed',

@@ -66,3 +66,27 @@ test('queued jobs survive a restart; an interrupted job comes back failed and re
     await second.stop();
   }
 });
+
+test('quitting while a job runs puts it back in the queue; it runs at the next start', async () => {
+  isolatedHome();
+  const media = tempDir('stemdeck-app-');
+  const a = makeSong(path.join(media, 'quit.flac'), 60, 'Quit Mid-Job', 550);
+  const first = new App({ shell: 'browser' });
+  await first.start();
+  await first.settings.set({ model: 'identity-waveform' });
+  first.guard.choose(a);
+  const r = await first.openFiles([a], undefined);
+  const id = r.jobs[0].id;
+  await waitFor(first, (j) => j.id === id && j.status === 'running' && j.stage === 'separate' && j);
+  await first.stop();
+  assert.equal(first.host.list()[0].status, 'queued');
+  const second = new App({ shell: 'browser' });
+  await second.start();
+  try {
+    const done = await waitJobEnd(second, id, 120_000);
+    assert.equal(done.status, 'done', JSON.stringify(done.error));
+    assert.equal(second.library.list()[0].title, 'Quit Mid-Job');
+  } finally {
+    await second.stop();
+  }
+});
