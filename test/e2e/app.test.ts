@@ -143,7 +143,7 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
   // the renderer, built into the temp dir
   const rendererDir = path.join(tmp, 'renderer');
   const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true }, logLevel: 'error' });
+  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true, minify: false }, logLevel: 'error' });
   const buildSeconds = (Date.now() - started) / 1000;
 
   const { App } = await import('../../src-main/host/app.js');
