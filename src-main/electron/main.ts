@@ -36,6 +36,7 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 if (!app.requestSingleInstanceLock()) app.quit();
+if (process.platform === 'win32') app.setAppUserModelId('org.stemdeck.app');
 
 // Packaged app: bundled models are extraResources; executables live in app.asar.unpacked.
 if (app.isPackaged) {
@@ -219,6 +220,10 @@ function createWindow(): void {
     if (!url.startsWith(`${APP_ORIGIN}/`)) e.preventDefault();
   });
   win.webContents.on('will-redirect', (e) => e.preventDefault());
+  // A crashed renderer is reloaded; the backend (and the engine host) keep running.
+  win.webContents.on('render-process-gone', (_e, details) => {
+    if (details.reason !== 'clean-exit' && win && !win.isDestroyed()) win.webContents.reload();
+  });
   win.on('closed', () => {
     win = null;
   });

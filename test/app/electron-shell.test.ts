@@ -83,6 +83,8 @@ test('navigation, new windows, permissions and remote requests are refused', () 
   let headers: Record<string, string[]> = {};
   stub.rec.headersReceived!({ responseHeaders: {} }, (r: { responseHeaders: Record<string, string[]> }) => (headers = r.responseHeaders));
   assert.match(headers['Content-Security-Policy'][0], /default-src 'self'/);
+  wc.emit('render-process-gone', {}, { reason: 'crashed' });
+  assert.equal(wc.reloads, 1, 'a crashed renderer is reloaded');
   const schemes = stub.rec.privileged.map((p) => (p as { scheme: string }).scheme).sort();
   assert.deepEqual(schemes, ['app', 'stems']);
 });
