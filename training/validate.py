@@ -221,7 +221,8 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
            f"| parameters | {man['params']:,} |",
            f"| ONNX | {onnx['path']}, {onnx['bytes'] / 1e6:.1f} MB |",
            f"| segment | {man['segment']['samples']} samples ({man['segment']['samples'] / 44100:.2f} s), overlap {man['segment']['overlap']} |",
-           f"| STFT | {man.get('stft') or 'none (waveform model)'} |",
+           ("| STFT | n_fft {nFft}, hop {hop}, {window}, centred, {bins} bins |".format(**man["stft"]) if man.get("stft")
+            else "| STFT | none (waveform model) |"),
            f"| trained | {man['trained']} |",
            f"| licence | {man['license']} |", "",
            "## Training", "",
@@ -237,7 +238,7 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
            "| | " + " | ".join(stems) + " | avg |", "|---" * (len(stems) + 2) + "|"]
     if best:
         v = best["valid"]
-        out.append(f"| held-out generated (step {best['step']}, {len(v)} stems, 3-s centre crops of held-out chunks) | "
+        out.append(f"| held-out generated set (step {best['step']}; centre crops of held-out-singer/held-out-song chunks) | "
                    + " | ".join(_fmt(v.get(s)) for s in stems) + f" | {_fmt(v.get('avg'))} |")
     if real:
         st = real.get("stems", {})
