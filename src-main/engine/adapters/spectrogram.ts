@@ -99,6 +99,9 @@ export class ComplexSpectrogramAdapter extends SpectrogramAdapter {
 }
 
 export class MagnitudeMaskAdapter extends SpectrogramAdapter {
+  private scratchRe: Float32Array | null = null;
+  private scratchIm: Float32Array | null = null;
+
   async process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]> {
     const m = this.model.manifest;
     const mode = m.magnitude?.output ?? 'mask';
@@ -143,6 +146,25 @@ export class MagnitudeMaskAdapter extends SpectrogramAdapter {
         }
         const pr = ur ?? xr;
         const pi = ui ?? xi;
+        if (iters === 0) {
+          // no Wiener refinement: one scratch spectrogram, iSTFT each stem right away
+          const r = (this.scratchRe ??= new Float32Array(plane));
+          const im = (this.scratchIm ??= new Float32Array(plane));
+          for (let s = 0; s < S; s++) {
+            if (need && need[s] === false) {
+              result[b][s].push(this.zeros());
+              continue;
+            }
+            const o = ((b * S + s) * C + c) * plane;
+            const v = data.subarray(o, o + plane);
+            for (let i = 0; i < plane; i++) {
+              r[i] = v[i] * pr[i];
+              im[i] = v[i] * pi[i];
+            }
+            result[b][s].push(this.stft.inverse(r, im, F, T, N));
+          }
+          continue;
+        }
         const yr: Float32Array[] = [];
         const yi: Float32Array[] = [];
         for (let s = 0; s < S; s++) {
