@@ -31,6 +31,31 @@ async function call(method: string, params: unknown): Promise<unknown> {
   return r.result;
 }
 
+async function until(pred: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function untilAsync(pred: () => Promise<boolean>, what: string, timeoutMs = 20000): Promise<void> {
+  const t0 = Date.now();
+  while (!(await pred())) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function partialBytes(id: string): Promise<number> {
+  const list = (await call('catalogue.list', {})) as Array<Record<string, unknown>>;
+  return Number(list.find((m) => m.id === id)?.partialBytes);
+}
+
+function lockReleased(id: string): () => Promise<boolean> {
+  return () => fs.access(path.join(home, 'models', '.downloads', `${id}.lock`)).then(() => false, () => true);
+}
+
 function waitFor(id: string, state: InstallProgress['state'], timeoutMs = 20000): Promise<InstallProgress> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
@@ -137,31 +162,28 @@ describe('model manager API', () => {
 
   it('models.pause keeps the partial download, models.resume continues it, models.cancelInstall drops it', async () => {
     await call('models.install', { id: 'api-slow', acceptTerms: true });
-    await waitFor('api-slow', 'downloading');
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => events.some((e) => e.id === 'api-slow' && e.state === 'downloading' && e.receivedBytes > 0), 'bytes received');
     const paused = (await call('models.pause', { id: 'api-slow' })) as InstallProgress;
     assert.equal(paused.state, 'paused');
-    await new Promise((r) => setTimeout(r, 100));
-    const list = (await call('catalogue.list', {})) as Array<Record<string, unknown>>;
-    const partial = Number(list.find((m) => m.id === 'api-slow')?.partialBytes);
-    assert.ok(partial > 0, `partial bytes ${partial}`);
+    await untilAsync(async () => Number(await partialBytes('api-slow')) > 0, 'partial bytes kept');
     const resumed = (await call('models.resume', { id: 'api-slow' })) as InstallProgress;
     assert.equal(resumed.state, 'downloading');
-    await new Promise((r) => setTimeout(r, 150));
-    assert.ok(slow.requests.some((q) => q.range !== undefined), 'resumed with a Range request');
+    await until(() => slow.requests.some((q) => q.range !== undefined), 'resumed with a Range request');
     const cancelled = (await call('models.cancelInstall', { id: 'api-slow' })) as InstallProgress;
     assert.equal(cancelled.state, 'cancelled');
-    await new Promise((r) => setTimeout(r, 200));
+    await untilAsync(async () => (await partialBytes('api-slow')) === 0, 'partial download deleted');
     const after = (await call('catalogue.list', {})) as Array<Record<string, unknown>>;
-    assert.equal(after.find((m) => m.id === 'api-slow')?.partialBytes, 0);
     assert.equal(after.find((m) => m.id === 'api-slow')?.installed, false);
+    await untilAsync(lockReleased('api-slow'), 'download lock released');
   });
 
   it('models.remove during a download cancels it cleanly; a new install starts afresh', async () => {
+    const mark = events.length;
     await call('models.install', { id: 'api-slow', acceptTerms: true });
-    await new Promise((r) => setTimeout(r, 250));
+    await until(() => events.slice(mark).some((e) => e.id === 'api-slow' && e.receivedBytes > 0), 'bytes received');
     assert.deepEqual(await call('models.remove', { id: 'api-slow' }), { ok: true });
-    await new Promise((r) => setTimeout(r, 300)); // late callbacks of the cancelled download must not throw
+    await untilAsync(lockReleased('api-slow'), 'download lock released'); // the cancelled run has ended
+    await new Promise((r) => setTimeout(r, 100)); // its late callbacks must not throw
     const installs = (await call('models.installs', {})) as InstallProgress[];
     assert.equal(installs.find((i) => i.id === 'api-slow'), undefined);
     const again = (await call('models.install', { id: 'api-slow', acceptTerms: true })) as InstallProgress;

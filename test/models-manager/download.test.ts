@@ -115,11 +115,15 @@ describe('model download', () => {
       const dir = await modelsDir('pause');
       const entry = testEntry(srv.url, DATA);
       const dl = new ModelDownload(entry, { acceptTerms: true, allowLoopbackHttp: true, modelsDir: dir });
-      await new Promise((r) => setTimeout(r, 150));
+      const part = partialPath(dir, entry);
+      const t0 = Date.now();
+      while (!(await fs.stat(part).then((st) => st.size > 0, () => false))) {
+        assert.ok(Date.now() - t0 < 20000, 'no bytes arrived');
+        await new Promise((r) => setTimeout(r, 10));
+      }
       dl.pause();
       assert.equal(dl.state, 'paused');
       await new Promise((r) => setTimeout(r, 100));
-      const part = partialPath(dir, entry);
       const have = (await fs.stat(part)).size;
       assert.ok(have > 0 && have < DATA.length, `partial ${have}`);
       assert.deepEqual(await listTree(path.join(dir, 'test-model')), [], 'nothing installed while paused');
