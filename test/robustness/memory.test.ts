@@ -32,8 +32,9 @@ test('peak RSS does not grow with the file length (30 s vs 300 s)', { skip: proc
   const short = peak(30);
   const long = peak(300);
   assert.equal(long.frames, 300 * 44100);
-  // 300 s of stereo float32 is 101 MiB decoded (and each stem as much again): O(song) memory would show.
+  // 300 s of stereo float32 is 101 MiB decoded (and each stem as much again): O(song) memory would
+  // show; the allowance covers V8 heap slack (garbage not yet collected counts in VmHWM).
   const growth = long.hwmMB - short.hwmMB;
   t.diagnostic(`peak RSS ${short.hwmMB.toFixed(0)} MiB (30 s) → ${long.hwmMB.toFixed(0)} MiB (300 s)`);
-  assert.ok(growth < 40, `peak RSS ${short.hwmMB.toFixed(0)} MiB (30 s) → ${long.hwmMB.toFixed(0)} MiB (300 s): +${growth.toFixed(0)} MiB`);
+  assert.ok(growth < 60, `peak RSS ${short.hwmMB.toFixed(0)} MiB (30 s) → ${long.hwmMB.toFixed(0)} MiB (300 s): +${growth.toFixed(0)} MiB`);
 });
