@@ -116,6 +116,9 @@ async function create(file: string, device: Device, threads: number, log: (m: st
     executionMode: 'sequential',
     enableCpuMemArena: true,
     enableMemPattern: true,
+    // R1: no busy-waiting intra/inter-op threads (as in ort-worker.ts): spinning cost ~1.8× the CPU
+    // per segment on the 2-core machine for the same wall time. STEMDECK_ORT_SPIN=1 re-enables it.
+    ...(process.env.STEMDECK_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
   const reasons: string[] = [];
   const providers = availableProviders();
