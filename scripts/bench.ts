@@ -17,6 +17,8 @@
  *
  * `--json` prints exactly {"models":[{id, realtimeFactor, inferenceSeconds, endToEndSeconds,
  * overheadRatio, peakRssMB}], "timeToFirstAudioMs"} on stdout (everything else goes to stderr).
+ * (npm itself prints its `> stemdeck bench` banner on stdout first: use `npm run -s bench -- --json`
+ * for stdout that is only the JSON line.)
  * `--batch N` separates N short distinct files in ONE child process and checks that its RSS
  * stays flat. `--update-manifests` writes the measured realtimeFactor into each bundled manifest.
  */
