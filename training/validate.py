@@ -211,7 +211,9 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
     train = [x for x in lines if "loss" in x]
     valid = [x for x in lines if "valid" in x]
     best = max(valid, key=lambda x: x["valid"].get("avg") or -1e9) if valid else None
-    last_t = train[-1] if train else {}
+    last_t = dict(train[-1]) if train else {}
+    last_t["step"] = max([x.get("step", 0) for x in lines if "step" in x] or [0])
+    last_t["cpu_h"] = max([x.get("cpu_h", 0) for x in lines if "cpu_h" in x] or [0])
     stems = man["stems"]
     onnx = man["files"][0]
     out = [f"# {man['name']} (`{model_id}`)", "",
