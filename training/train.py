@@ -92,12 +92,16 @@ def main() -> None:
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     state = {"step": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "best": -1e9, "best_step": 0}
     last = os.path.join(ck_dir, "last.pt")
-    if os.path.exists(last):
-        ck = torch.load(last, map_location="cpu")
+    # The committed seed (training/checkpoints/<run>.pt: weights + counters, no optimiser state,
+    # kept small for the repo) lets a fresh machine continue where the last session stopped.
+    seed = os.path.join(HERE, "checkpoints", f"{run}.pt")
+    if os.path.exists(last) or os.path.exists(seed):
+        ck = torch.load(last if os.path.exists(last) else seed, map_location="cpu")
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
         state.update(ck["state"])
-        print(f"resumed {run} at step {state['step']}", flush=True)
+        print(f"resumed {run} at step {state['step']}" + ("" if os.path.exists(last) else " (committed seed, fresh optimiser)"), flush=True)
     else:
         log_line(log, {"start": run, "arch": a.arch, "config": a.config, "params": count_params(model),
                        "segment": model.segment, "threads": a.threads, "stems": model.stems, "batch": a.batch, "lr": a.lr,
