@@ -20,7 +20,12 @@ export interface LoadedSong {
   complete: boolean;
   /** Song duration (s), known from the stems' headers before they are complete. */
   duration: number;
+  /** Precomputed peaks; filled when peaks.bin arrived (`peaksLoaded`), after playback can start. */
   peaks: Map<string, StemPeaks>;
+  /** Resolves once `peaks` holds what peaks.bin has (never rejects; peaks of a long song are large). */
+  peaksLoaded: Promise<void>;
+  /** Lets the rest of every stem stream in (call once playback started; happens by itself ~1 s after the heads). */
+  streamRest(): void;
   /** ms from the start of the load to playable buffers. */
   loadMs: number;
 }
@@ -34,6 +39,9 @@ function headSeconds(): number {
   const v = Number(globalThis.localStorage?.getItem('stemdeckHeadSeconds'));
   return Number.isFinite(v) && v > 0 ? v : 2;
 }
+
+/** ms after the heads arrived when the rest of the stems streams in even if nothing plays yet. */
+const REST_DELAY_MS = 1000;
 
 async function fetchArray(url: string, what: string): Promise<ArrayBuffer> {
   const res = await fetch(url);
@@ -53,9 +61,12 @@ async function load(api: StemdeckApi, id: string): Promise<LoadedSong> {
         .catch(() => null)
     : Promise.resolve(null);
   const head = headSeconds();
-  const streams = song.stems.map((s) => ({ name: s.name, stream: streamStem(ctx, api.mediaUrl(s.ref), head, `the ${s.name} stem`) }));
+  let streamRest!: () => void;
+  const rest = new Promise<void>((r) => (streamRest = r));
+  const streams = song.stems.map((s) => ({ name: s.name, stream: streamStem(ctx, api.mediaUrl(s.ref), head, `the ${s.name} stem`, rest) }));
   const heads = await Promise.all(streams.map(async ({ name, stream }) => [name, await stream.head] as const));
   performance.mark('stemdeck:heads');
+  setTimeout(streamRest, REST_DELAY_MS);
   const durations = await Promise.all(streams.map(({ stream }) => stream.duration));
   const full = Promise.all(streams.map(async ({ name, stream }) => [name, await stream.full] as const)).then((e) => new Map(e));
   full.catch(() => undefined);
@@ -66,14 +77,16 @@ async function load(api: StemdeckApi, id: string): Promise<LoadedSong> {
   });
   const buffers = new Map(heads);
   const complete = heads.every(([, b], i) => Math.abs(b.duration - durations[i]) < 1e-3);
-  const peakList = await peaksPromise;
-  performance.mark('stemdeck:peaks');
   const peaks = new Map<string, StemPeaks>();
-  song.stems.forEach((s, i) => {
-    const p = peakList?.[i];
-    // precomputed peaks when they have enough resolution; quiet stems get normalised peaks
-    // computed from the audio later (`completePeaks`, after playback can start)
-    if (p && p.levels.length > 0 && peakMax(p) >= 20) peaks.set(s.name, p);
+  // not awaited: playback must not wait for the waveform of the whole song
+  const peaksLoaded = peaksPromise.then((peakList) => {
+    performance.mark('stemdeck:peaks');
+    song.stems.forEach((s, i) => {
+      const p = peakList?.[i];
+      // precomputed peaks when they have enough resolution; quiet stems get normalised peaks
+      // computed from the audio later (`completePeaks`, after playback can start)
+      if (p && p.levels.length > 0 && peakMax(p) >= 20 && !peaks.has(s.name)) peaks.set(s.name, p);
+    });
   });
   const loaded: LoadedSong = {
     song,
@@ -83,6 +96,8 @@ async function load(api: StemdeckApi, id: string): Promise<LoadedSong> {
     complete,
     duration: Math.max(song.durationSeconds, ...durations.filter((d) => Number.isFinite(d))),
     peaks,
+    peaksLoaded,
+    streamRest,
     loadMs: performance.now() - t0,
   };
   if (!complete)

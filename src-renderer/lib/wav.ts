@@ -121,6 +121,11 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
+/** Bytes requested for the head: header room plus `headSeconds` of up to 96 kHz stereo float32. */
+function headRangeBytes(headSeconds: number): number {
+  return 64 * 1024 + Math.ceil(headSeconds * 96_000) * 8;
+}
+
 function toBuffer(ctx: BaseAudioContext, bytes: Uint8Array, f: WavFormat, frames: number): AudioBuffer {
   const buf = ctx.createBuffer(f.channels, Math.max(1, frames), f.sampleRate);
   const planes = Array.from({ length: f.channels }, () => new Float32Array(Math.max(1, frames)));
@@ -130,19 +135,45 @@ function toBuffer(ctx: BaseAudioContext, bytes: Uint8Array, f: WavFormat, frames
 }
 
 /**
- * Fetches a stem and yields its first `headSeconds` as soon as they arrived, then the whole stem.
+ * Fetches the first `headSeconds` of a stem (a Range request), then — once `rest` resolves — the
+ * whole stem, yielding longer beginnings (`stages`) as they arrive.
  * Non-WAV (or unreadable) responses fall back to decodeAudioData on the whole body.
  */
-export function streamStem(ctx: BaseAudioContext, url: string, headSeconds: number, what: string): StemStream {
+export function streamStem(ctx: BaseAudioContext, url: string, headSeconds: number, what: string, rest?: Promise<unknown>): StemStream {
   const head = deferred<AudioBuffer>();
   const stages = Array.from({ length: MAX_STAGES }, () => deferred<AudioBuffer>());
   let nextStage = 0;
   const full = deferred<AudioBuffer>();
   const duration = deferred<number>();
+  let headDone = false;
   void (async () => {
-    let res: Response;
+    // 1. The head alone through a Range request, so playback waits for a few seconds of audio
+    //    whatever the song's length (not for the start of a several-hundred-MB response).
+    let res: Response | null = null;
     try {
-      res = await fetch(url);
+      const r = await fetch(url, { headers: { range: `bytes=0-${headRangeBytes(headSeconds) - 1}` } });
+      if (r.status === 206) {
+        const bytes = new Uint8Array(await r.arrayBuffer());
+        const total = Number(/\/(\d+)\s*$/.exec(r.headers.get('content-range') ?? '')?.[1]) || null;
+        const f = total === null ? null : parseWavHeader(bytes, total);
+        if (f && f.frames > 0) {
+          duration.resolve(f.frames / f.sampleRate);
+          const headFrames = Math.min(f.frames, Math.ceil(headSeconds * f.sampleRate));
+          const have = Math.floor((bytes.length - f.dataOffset) / f.blockAlign);
+          if (headFrames < f.frames && have >= headFrames) {
+            headDone = true;
+            head.resolve(toBuffer(ctx, bytes, f, headFrames));
+          }
+        }
+      } else if (r.ok) res = r; // no Range support: this is the whole stem
+    } catch {
+      // not a WAV or not reachable: the full request below decides
+    }
+    // 2. The whole stem once `rest` resolves (streaming hundreds of MB keeps the main thread busy:
+    //    the caller lets it start once playback started, or soon after the head is ready).
+    if (headDone) await (rest ?? new Promise((r) => setTimeout(r, 0)));
+    try {
+      res ??= await fetch(url);
     } catch {
       throw new Error(`Could not load ${what}: the Stemdeck server is not reachable.`);
     }
@@ -152,9 +183,17 @@ export function streamStem(ctx: BaseAudioContext, url: string, headSeconds: numb
     let len = 0;
     let fmt: WavFormat | null = null;
     let notWav = false;
-    let headDone = false;
     const reader = res.body.getReader();
+    // Queued chunks resolve read() without a task boundary: yield now and then so that input
+    // (the play button) and the player are not starved while a long stem streams in.
+    let sliceStart = performance.now();
+    const yieldIfBusy = async () => {
+      if (performance.now() - sliceStart < 8) return;
+      await new Promise((r) => setTimeout(r, 0));
+      sliceStart = performance.now();
+    };
     for (;;) {
+      await yieldIfBusy();
       const { done, value } = await reader.read();
       if (done) break;
       if (len + value.length > bytes.length) {
@@ -184,12 +223,16 @@ export function streamStem(ctx: BaseAudioContext, url: string, headSeconds: numb
           for (;;) {
             const frames = Math.ceil(headSeconds * STAGE_GROWTH ** (nextStage + 1) * fmt.sampleRate);
             if (nextStage >= MAX_STAGES || frames >= fmt.frames || have < frames) break;
+            await yieldIfBusy();
             stages[nextStage++].resolve(toBuffer(ctx, bytes, fmt, frames));
+            sliceStart = 0;
           }
         }
       }
     }
     const data = bytes.subarray(0, len);
+    sliceStart = 0;
+    await yieldIfBusy();
     let buffer: AudioBuffer;
     if (fmt && !notWav) {
       const f = parseWavHeader(data, len)!;
