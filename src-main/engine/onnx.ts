@@ -108,18 +108,26 @@ function candidates(device: Device): ('cuda' | 'dml' | 'coreml')[] {
   return ['cuda'];
 }
 
-async function create(file: string, device: Device, threads: number, log: (m: string) => void): Promise<SessionInfo> {
-  const base: ort.InferenceSession.SessionOptions = {
+/**
+ * ONNX Runtime session options shared by in-thread sessions and the worker's (ort-worker.ts).
+ * No busy-waiting intra/inter-op threads: spinning burned ~1.8× the CPU per segment for the same
+ * or worse wall time on the 2-core machine (demucs-small-v1), CPU the main thread needs for
+ * decode/overlap-add/writes. STEMDECK_ORT_SPIN=1 re-enables it.
+ */
+export function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     enableCpuMemArena: true,
     enableMemPattern: true,
-    // R1: no busy-waiting intra/inter-op threads (as in ort-worker.ts): spinning cost ~1.8× the CPU
-    // per segment on the 2-core machine for the same wall time. STEMDECK_ORT_SPIN=1 re-enables it.
     ...(process.env.STEMDECK_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
+}
+
+async function create(file: string, device: Device, threads: number, log: (m: string) => void): Promise<SessionInfo> {
+  const base = sessionOptions(threads);
   const reasons: string[] = [];
   const providers = availableProviders();
   for (const ep of candidates(device)) {

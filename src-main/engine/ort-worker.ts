@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { StemdeckError } from './errors.js';
 import type { Device } from './manifest.js';
-import { availableProviders, defaultThreads, ort, type SessionInfo } from './onnx.js';
+import { availableProviders, defaultThreads, ort, sessionOptions, type SessionInfo } from './onnx.js';
 
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
@@ -203,18 +203,7 @@ export async function getWorkerSession(file: string, opts: { device?: Device; th
 async function create(file: string, device: Device, threads: number): Promise<SessionInfo> {
   const { lists, skipped } = providerLists(device);
   const sid = sessionIds++;
-  const options = {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    enableCpuMemArena: true,
-    enableMemPattern: true,
-    // No busy-waiting of the intra-op threads between operators: it burned ~1.8× the CPU time
-    // per segment for the same or worse wall time on the 2-core machine (demucs-small-v1, 3 runs × 4,
-    // interleaved), CPU the main thread needs for decode/overlap-add/writes. STEMDECK_ORT_SPIN=1 re-enables it.
-    ...(process.env.STEMDECK_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
-  };
+  const options = sessionOptions(threads);
   let r: Record<string, unknown>;
   try {
     r = await worker().request({ type: 'create', sid, file: path.resolve(file), options, providers: lists });
