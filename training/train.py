@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -60,6 +61,8 @@ def main() -> None:
     ap.add_argument("--run", default=None, help="run name (default <arch>-<config>)")
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--lr-final", type=float, default=None,
+                    help="cosine-decay the learning rate to this over the invocation's --minutes (default: constant)")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this invocation")
     ap.add_argument("--max-steps", type=int, default=10 ** 9)
     ap.add_argument("--threads", type=int, default=2)
@@ -75,8 +78,40 @@ def main() -> None:
     ap.add_argument("--segment-seconds", type=float, default=0.0,
                     help="train on shorter segments than the model's export segment (weights are shape-independent "
                          "for demucs/bsrnn); 0 = the model's own segment")
+    ap.add_argument("--procs", type=int, default=1,
+                    help="data-parallel processes (gradients averaged each step); on 2 cores, --procs 2 --threads 1 "
+                         "trains faster than one process with 2 threads. --batch is per process")
+    ap.add_argument("--rank", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.procs > 1 and a.rank is None:
+        launch(a.procs)
+        return
+    train(a, a.rank or 0)
 
+
+def launch(procs: int) -> None:
+    """Start one process per rank (each runs this script with --rank) and pass signals on to them."""
+    port = str(29500 + os.getpid() % 1000)
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+    kids = [subprocess.Popen([sys.executable, *sys.argv, "--rank", str(r)], env=env) for r in range(procs)]
+
+    def forward(sig, _frame):
+        for k in kids:
+            if k.poll() is None:
+                k.send_signal(sig)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    codes = [k.wait() for k in kids]
+    sys.exit(max(codes))
+
+
+def train(a, rank: int) -> None:
+    world = a.procs
+    lead = rank == 0
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.set_num_threads(a.threads)
     torch.set_flush_denormal(True)
     run = a.run or f"{a.arch}-{a.config}"
@@ -101,12 +136,17 @@ def main() -> None:
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
         state.update(ck["state"])
-        print(f"resumed {run} at step {state['step']}" + ("" if os.path.exists(last) else " (committed seed, fresh optimiser)"), flush=True)
-    else:
+        print(f"rank {rank}: resumed {run} at step {state['step']}" + ("" if os.path.exists(last) else " (committed seed, fresh optimiser)"), flush=True)
+        if lead:
+            log_line(log, {"resume": run, "procs": world, "step": state["step"], "from": "last.pt" if os.path.exists(last) else "seed",
+                           "threads": a.threads, "batch": a.batch * world, "lr": a.lr, "lr_final": a.lr_final,
+                           "minutes": a.minutes, "segment": model.segment,
+                           "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    elif lead:
         log_line(log, {"start": run, "arch": a.arch, "config": a.config, "params": count_params(model),
                        "segment": model.segment, "threads": a.threads, "stems": model.stems, "batch": a.batch, "lr": a.lr,
                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    rng = np.random.default_rng([a.seed, state["step"]])
+    rng = np.random.default_rng([a.seed, state["step"], rank])
     cache = ChunkCache(a.cache, "train")
     while len(cache.files) < 8:
         print("waiting for the chunk cache…", flush=True)
@@ -116,9 +156,13 @@ def main() -> None:
 
     cpu0, wall0 = time.process_time(), time.time()
     base_cpu, base_wall = state["cpu_seconds"], state["wall_seconds"]
+    cpu_ranks = {"others": 0.0}  # CPU seconds of the other ranks this invocation (summed each step)
+
+    def cpu_seconds() -> float:
+        return base_cpu + time.process_time() - cpu0 + cpu_ranks["others"]
 
     def save(path: str) -> None:
-        state["cpu_seconds"] = base_cpu + time.process_time() - cpu0
+        state["cpu_seconds"] = cpu_seconds()
         state["wall_seconds"] = base_wall + time.time() - wall0
         tmp = path + ".tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
@@ -134,30 +178,68 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     def validate() -> None:
-        if not vitems:
+        if not vitems or not lead:
             return
         res = eval_generated(model, vitems)
         model.train()
-        cpu_h = (base_cpu + time.process_time() - cpu0) / 3600
-        log_line(log, {"step": state["step"], "valid": res, "cpu_h": round(cpu_h, 4),
+        log_line(log, {"step": state["step"], "valid": res, "cpu_h": round(cpu_seconds() / 3600, 4),
                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         print("valid", state["step"], res, flush=True)
         if res.get("avg") is not None and res["avg"] > state["best"]:
             state["best"], state["best_step"] = res["avg"], state["step"]
             save(os.path.join(ck_dir, "best.pt"))
 
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def sync_gradients() -> None:
+        """Average gradients over the ranks; the last slot carries each rank's CPU seconds (summed)."""
+        import torch.distributed as dist
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        own_cpu = time.process_time() - cpu0
+        flat = torch.cat([p.grad.reshape(-1) for p in params] + [torch.tensor([own_cpu])])
+        dist.all_reduce(flat)
+        cpu_ranks["others"] = float(flat[-1]) - own_cpu
+        flat = flat[:-1] / world
+        o = 0
+        for p in params:
+            n = p.numel()
+            p.grad.copy_(flat[o:o + n].view_as(p))
+            o += n
+
+    def control(lr_now: float) -> tuple[float, bool]:
+        """Rank 0 decides the learning rate and when to stop; the others follow (same step count)."""
+        done = stop["now"] or time.time() >= end or state["step"] >= a.max_steps
+        if world == 1:
+            return lr_now, done
+        import torch.distributed as dist
+        t = torch.tensor([lr_now, float(done)], dtype=torch.float64)
+        dist.broadcast(t, 0)
+        return float(t[0]), bool(t[1] > 0)
+
     model.train()
     t_ck = t_val = time.time()
     t_refresh = time.time()
     losses = []
-    end = time.time() + a.minutes * 60
-    while not stop["now"] and time.time() < end and state["step"] < a.max_steps:
+    t_start = time.time()
+    end = t_start + a.minutes * 60
+    while True:
+        lr_now = a.lr
+        if a.lr_final is not None:  # cosine over this invocation's wall-clock budget
+            frac = min(1.0, (time.time() - t_start) / (a.minutes * 60))
+            lr_now = a.lr_final + 0.5 * (a.lr - a.lr_final) * (1 + np.cos(np.pi * frac))
+        lr_now, done = control(lr_now)
+        if done:
+            break
         if time.time() - t_refresh > 120:
             cache.refresh()
             t_refresh = time.time()
         items = [sample_item(cache, model.segment, rng, a.p_remix) for _ in range(a.batch)]
         norm = [to_model_order(x, model.stems) for x, acc in items if not acc]
         karaoke = [x for x, acc in items if acc]
+        for g in opt.param_groups:
+            g["lr"] = lr_now
         opt.zero_grad(set_to_none=True)
         loss_total = 0.0
         n_all = len(items)
@@ -174,14 +256,18 @@ def main() -> None:
             loss = acc_loss(model, voc + acc_t, voc, acc_t) * (len(karaoke) / n_all)
             loss.backward()
             loss_total += float(loss)
+        if world > 1:
+            sync_gradients()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         state["step"] += 1
         losses.append(loss_total)
+        if not lead:
+            continue
         if state["step"] % a.log_every == 0:
-            cpu_h = (base_cpu + time.process_time() - cpu0) / 3600
+            cpu_h = cpu_seconds() / 3600
             wall_h = (base_wall + time.time() - wall0) / 3600
-            log_line(log, {"step": state["step"], "loss": round(float(np.mean(losses)), 5), "lr": a.lr,
+            log_line(log, {"step": state["step"], "loss": round(float(np.mean(losses)), 5), "lr": round(lr_now, 7),
                            "cpu_h": round(cpu_h, 4), "wall_h": round(wall_h, 4), "chunks": len(cache.files),
                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
             print(state["step"], np.mean(losses), f"cpu_h={cpu_h:.3f}", flush=True)
@@ -192,9 +278,10 @@ def main() -> None:
         if time.time() - t_val > a.valid_minutes * 60:
             validate()
             t_val = time.time()
-    validate()
-    save(last)
-    print("saved", last, state, flush=True)
+    if lead:
+        validate()
+        save(last)
+        print("saved", last, state, flush=True)
 
 
 if __name__ == "__main__":

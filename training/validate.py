@@ -184,7 +184,10 @@ training/data/generator.py for every choice):
   PIANO/BRIDGE (sometimes MELODY) tracks with random GM programs plus generated pads, strums,
   arpeggios and comping from the chord annotations; generated bass lines following the chords
   (several rhythmic styles, often locked to the kick). Rendered with fluidsynth and the
-  **FluidR3_GM** soundfont (MIT, Debian fluid-soundfont-gm). Songs with number % 10 == 0 held out.
+  **FluidR3_GM** soundfont (MIT, Debian fluid-soundfont-gm) or **MuseScore_General** (MIT, Debian
+  musescore-general-soundfont). Since 2026-11-30, 35 % of songs also get a rock rhythm guitar
+  (power chords, palm-muted eighths or sustained, usually double-tracked and panned wide) through
+  an amp/cabinet simulation, and half of those a driven bass. Songs with number % 10 == 0 held out.
 - **Drums**: one-shot samples of the **hydrogen-drumkits** kits (per-kit GPL-2+, CC-BY-3.0,
   CC-BY-SA-3.0 or CC0; see /usr/share/doc/hydrogen-drumkits/copyright) and **sonic-pi-samples**
   (mostly CC0, some CC-BY-SA-4.0), sequenced as 12 groove families at 60–200 BPM with fills,
@@ -199,6 +202,19 @@ training/data/generator.py for every choice):
 
 def _fmt(v):
     return "–" if v is None else (f"{v:.2f}" if isinstance(v, (int, float)) else str(v))
+
+
+def _sessions(lines: list[dict]) -> list[str]:
+    """One line per training invocation recorded in the log: its first step, batch, lr, threads."""
+    out = []
+    marks = [x for x in lines if "start" in x or "resume" in x]
+    for i, m in enumerate(marks):
+        first = m.get("step", 0)
+        nxt = marks[i + 1].get("step") if i + 1 < len(marks) else max(x.get("step", 0) for x in lines if "step" in x)
+        lr = f"Adam lr {m.get('lr')}" + (f" cosine-decayed to {m['lr_final']}" if m.get("lr_final") else "")
+        out.append(f"steps {first}–{nxt}: batch {m.get('batch')}, training segment {(m.get('segment') or 0) / 44100:.2f} s, "
+                   f"{lr}, {m.get('threads', '?')} CPU thread(s) ({m.get('time', '')[:10]})")
+    return out
 
 
 def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, out_md: str,
@@ -228,10 +244,9 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
            f"| trained | {man['trained']} |",
            f"| licence | {man['license']} |", "",
            "## Training", "",
-           f"- Steps: {last_t.get('step', 0)} (batch {start.get('batch')}, training segment "
-           f"{(start.get('segment') or 0) / 44100:.2f} s, Adam lr {start.get('lr')}, {start.get('threads', '?')} CPU thread(s)).",
-           f"- CPU time: {last_t.get('cpu_h', 0):.2f} CPU-hours ({last_t.get('wall_h', 0):.2f} wall-hours on a 2-core machine "
-           "shared with ~8 other jobs).",
+           f"- Steps: {last_t.get('step', 0)} in all; CPU time {last_t.get('cpu_h', 0):.2f} CPU-hours "
+           f"({last_t.get('wall_h', 0):.2f} wall-hours on a 2-core machine, often shared with other jobs).",
+           *[f"  - {sess}" for sess in _sessions(lines)],
            f"- Exported checkpoint: best held-out average SDR, step {best['step'] if best else '–'}.",
            f"- Log: training/runs/{run}/log.jsonl; command: see training/train.py.", "",
            "## Training data and licences", "", DATA_TEXT,

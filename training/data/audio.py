@@ -174,3 +174,19 @@ def limiter_gain(mix: np.ndarray, thr: float, release: float = 0.08, lookahead: 
     gs = signal.lfilter([1 - a], [1, -a], g - 1.0) + 1.0
     gs = np.minimum(gs, minimum_filter1d(g, size=2 * la + 1))
     return gs.astype(np.float32)
+
+
+def amp(x: np.ndarray, rng: np.random.Generator, drive_db: float | None = None) -> np.ndarray:
+    """Guitar/bass amp + cabinet: tight high-pass, pre-emphasis, asymmetric soft clipping, cabinet
+    low-pass (3–6.5 kHz) with a mid scoop. x [2, frames] float32 at 44.1 kHz; output at x's RMS."""
+    drive = db(rng.uniform(12, 36) if drive_db is None else drive_db)
+    y = sos(x, butter("highpass", rng.uniform(70, 160), 2))
+    y = sos(y, peaking(rng.uniform(700, 1800), rng.uniform(3, 9), 0.8))
+    y = y / (np.max(np.abs(y)) + 1e-9) * drive
+    bias = rng.uniform(0, 0.3)  # asymmetry adds even harmonics, like a tube stage
+    y = np.tanh(y + bias) - np.tanh(bias)
+    cab = np.concatenate([butter("lowpass", rng.uniform(3000, 6500), 4),
+                          peaking(rng.uniform(300, 600), -rng.uniform(0, 6), 1.0),
+                          peaking(rng.uniform(1800, 3200), rng.uniform(0, 5), 1.2)], axis=0)
+    y = sos(y, cab)
+    return (y * (rms(x) / max(rms(y), 1e-9))).astype(np.float32)

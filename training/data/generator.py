@@ -106,7 +106,7 @@ def _render_midi(notes: list[tuple[int, int, float, float, int]], programs: dict
         mp = os.path.join(d, "x.mid")
         wp = os.path.join(d, "x.raw")
         mid.save(mp)
-        subprocess.run([FLUIDSYNTH, "-ni", "-q", "-R", "0", "-C", "0", "-g", str(gain), "-r", str(SR),
+        subprocess.run([FLUIDSYNTH, "-ni", "-q", "-R", "0", "-C", "0", "-o", "synth.dynamic-sample-loading=1", "-g", str(gain), "-r", str(SR),
                         "-T", "raw", "-O", "float", "-F", wp, sf2, mp],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         raw = np.fromfile(wp, dtype=np.float32)
@@ -362,6 +362,21 @@ def voicing_layer(rng, chords, beat: float, kind: str):
                 notes.append((seq[i % len(seq)] + 12 * int(rng.random() < 0.2), t, t + d * 0.9, rng.integers(60, 100)))
                 t += d
                 i += 1
+        elif kind == "power":  # rock rhythm guitar: root + fifth (+ octave), palm-muted 8ths or sustained
+            low = int(rng.integers(40, 52))
+            octave = rng.random() < 0.6
+            sustain = rng.random() < 0.35
+            r = low + ((root - low) % 12)
+            chord = [r, r + 7] + ([r + 12] if octave else [])
+            t = s
+            d = beat if sustain else beat / 2
+            while t < e - 0.02:
+                accent = rng.random() < 0.25
+                hold = d * 0.95 if sustain or accent else d * rng.uniform(0.3, 0.6)
+                vel = int(rng.integers(85, 115)) if accent else int(rng.integers(60, 95))
+                for j, p in enumerate(chord):
+                    notes.append((p, t + j * 0.004, min(e, t + hold), vel))
+                t += d
         else:  # comp: off-beat stabs
             t = s + beat / 2
             while t < e - 0.02:
@@ -420,9 +435,27 @@ def render_music(rng, song: S.Song, t_song0: float, k: float, beat: float, secon
         fam = {"pad": rng.choice(["strings", "pad", "organ"]), "strum": "guitar",
                "arp": rng.choice(["keys", "guitar", "lead"]), "comp": rng.choice(["keys", "guitar", "organ", "brass"])}[kind]
         add(voicing_layer(rng, chords, beat, kind), fam)
-    if not layers:
+    rock = rng.random() < 0.35
+    if not layers and not rock:
         add(voicing_layer(rng, chords, beat, "pad"), "pad")
     other = _render_midi(onotes, programs, pans, seconds, sf2, gain=0.5)
+    if rock:
+        # distorted rhythm guitar through an amp, usually double-tracked and panned wide
+        gprog = int(rng.choice([25, 26, 27, 29, 29, 30, 30]))
+        riff = voicing_layer(rng, chords, beat, "power")
+        pans_take = [int(rng.integers(0, 25)), int(rng.integers(103, 128))] if rng.random() < 0.7 else [64]
+        guit = np.zeros_like(other)
+        for pan in pans_take:
+            jit = [(0, p + transpose, s + rng.normal(0, 0.006), e, v) for p, s, e, v in riff]
+            guit += _render_midi(jit, {0: gprog}, {0: pan}, seconds, sf2, gain=0.5)
+        if A.rms(guit) > 1e-6:
+            guit = A.amp(guit, rng)
+            lvl = A.rms(other) if A.rms(other) > 1e-6 else A.rms(guit)
+            other = other + guit * (lvl / A.rms(guit) * A.db(rng.uniform(-3, 6)))
+        layers.append(("rock-guitar", gprog))
+    if rock and rng.random() < 0.5:  # driven bass in rock songs
+        bass = A.amp(bass, rng, drive_db=rng.uniform(4, 16))
+    other = other.astype(np.float32)
     meta["other_layers"] = layers
     return bass, other
 
