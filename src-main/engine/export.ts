@@ -21,6 +21,7 @@ import { applyPreset, DEFAULT_LANE, mixdown, presetStems, type MixPreset, type M
 import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from '../library/wav.js';
 import { fsyncDir } from '../library/atomic.js';
 import { locateFfmpeg } from './ffmpeg.js';
+import { ffmpegPath } from './decode.js';
 import { StemdeckError } from './errors.js';
 
 export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
@@ -153,7 +154,7 @@ export async function writeChunks(
           ? ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac']
           : ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'];
       const meta = Object.entries(tags).flatMap(([k, v]) => (v ? ['-metadata', `${k}=${v}`] : []));
-      await runFfmpegPipe(['-f', 'f32le', '-ar', String(sampleRate), '-ac', String(channels), '-i', 'pipe:0', ...meta, ...codec, tmp], interleaved(chunks), signal);
+      await runFfmpegPipe(['-f', 'f32le', '-ar', String(sampleRate), '-ac', String(channels), '-i', 'pipe:0', ...meta, ...codec, ffmpegPath(tmp)], interleaved(chunks), signal);
       const fh = await fs.open(tmp, 'r+');
       await fh.sync();
       await fh.close();
@@ -364,7 +365,7 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
       await writeChunks(f, 'wav32f', sampleRate, 2, frames, chunks, {}, o.signal);
       groupFiles.push(f);
     }
-    const inputs = [master, ...groupFiles].flatMap((f) => ['-i', f]);
+    const inputs = [master, ...groupFiles].flatMap((f) => ['-i', ffmpegPath(f)]);
     const maps = [0, 1, 2, 3, 4].flatMap((i) => ['-map', `${i}:a`]);
     const disp = [0, 1, 2, 3, 4].flatMap((i) => [`-disposition:a:${i}`, i === 0 ? 'default' : '0']);
     const tags = o.tags ?? {};
@@ -376,7 +377,7 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
       '-metadata:s:a:0',
       'handler_name=Master',
     ];
-    await runFfmpegPipe([...inputs, ...maps, '-c:a', 'aac', '-b:a', '256k', ...disp, ...meta, '-f', 'mp4', tmpOut], null, o.signal);
+    await runFfmpegPipe([...inputs, ...maps, '-c:a', 'aac', '-b:a', '256k', ...disp, ...meta, '-f', 'mp4', ffmpegPath(tmpOut)], null, o.signal);
     await addStemAtom(tmpOut, niStemMetadata(groups));
     await fs.rename(tmpOut, out);
     await fsyncDir(o.outDir);

@@ -158,19 +158,26 @@ async function create(file: string, device: Device, threads: number, log: (m: st
   return { session, provider: 'cpu', fallbackReason, threads };
 }
 
-/** A cached session for a model file. */
-export function getSession(file: string, opts: SessionOptions = {}): Promise<SessionInfo> {
-  const device = opts.device ?? 'auto';
-  const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  // the file's size and mtime are part of the key: a re-downloaded model gets a fresh session
+/**
+ * The cache key of a session: file, device, threads, and the file's size and mtime, so a model
+ * replaced in place (re-downloaded, re-imported) gets a fresh session.
+ */
+export function sessionKey(file: string, device: Device, threads: number): string {
   let stamp = '';
   try {
     const st = fs.statSync(file);
     stamp = `${st.size}|${st.mtimeMs}`;
   } catch {
-    // missing file: create() reports it
+    // missing file: creating the session reports it
   }
-  const key = `${path.resolve(file)}|${device}|${threads}|${stamp}`;
+  return `${path.resolve(file)}|${device}|${threads}|${stamp}`;
+}
+
+/** A cached session for a model file. */
+export function getSession(file: string, opts: SessionOptions = {}): Promise<SessionInfo> {
+  const device = opts.device ?? 'auto';
+  const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
+  const key = sessionKey(file, device, threads);
   let p = cache.get(key);
   if (!p) {
     p = create(file, device, threads, opts.log ?? defaultLog);

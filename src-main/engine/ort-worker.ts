@@ -15,14 +15,14 @@
  * back to the in-thread sessions of onnx.ts. Disable with STEMDECK_ORT_WORKER=0.
  *
  * Tensors cross the thread boundary as { type, dims, data }: inputs are copied (structured clone),
- * outputs are transferred (no copy). Sessions are cached per (file, device, threads) like onnx.ts.
+ * outputs are transferred (no copy). Sessions are cached per onnx.ts sessionKey (file, device, threads, size, mtime).
  */
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { StemdeckError } from './errors.js';
 import type { Device } from './manifest.js';
-import { availableProviders, defaultThreads, ort, sessionOptions, type SessionInfo } from './onnx.js';
+import { availableProviders, defaultThreads, ort, sessionKey, sessionOptions, type SessionInfo } from './onnx.js';
 
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
@@ -185,7 +185,7 @@ export async function getWorkerSession(file: string, opts: { device?: Device; th
   if (!ortWorkerEnabled()) return null;
   const device = opts.device ?? 'auto';
   const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  const key = `${path.resolve(file)}|${device}|${threads}`;
+  const key = sessionKey(file, device, threads);
   let p = cache.get(key);
   if (!p) {
     p = create(file, device, threads);

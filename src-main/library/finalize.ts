@@ -9,6 +9,7 @@ import { SongSchema, type SeparationSettings, type Song } from '../api/contract.
 import { encodePeaks, PeaksBuilder, PEAKS_LEVELS } from '../api/peaks.js';
 import { defaultMix } from '../shared/mix-law.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
+import { ffmpegPath } from '../engine/decode.js';
 import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { readWavChunks, readWavInfo } from './wav.js';
 
@@ -53,7 +54,7 @@ export async function extractArtwork(input: string, out: string): Promise<boolea
   const ok = await new Promise<boolean>((resolve) => {
     const p = spawn(
       ffmpeg,
-      ['-nostdin', '-v', 'error', '-y', '-i', input, '-map', '0:v:0', '-frames:v', '1', '-vf', "scale='min(600,iw)':-2", '-f', 'image2', '-c:v', 'mjpeg', tmp],
+      ['-nostdin', '-v', 'error', '-y', '-i', ffmpegPath(input), '-map', '0:v:0', '-frames:v', '1', '-vf', "scale='min(600,iw)':-2", '-f', 'image2', '-c:v', 'mjpeg', ffmpegPath(tmp)],
       { stdio: 'ignore' },
     );
     p.on('error', () => resolve(false));

@@ -24,6 +24,19 @@ after(() => {
   fs.rmSync(home, { recursive: true, force: true });
 });
 
+test('a model file replaced in place gets a fresh worker session', async () => {
+  const file = path.join(work, 'replaced.onnx');
+  fs.copyFileSync(path.join(fixtureModels, 'identity-complex', 'identity-complex.onnx'), file);
+  const first = await getWorkerSession(file, { device: 'cpu', threads: 1 });
+  assert.ok(first, 'the worker starts here');
+  assert.equal(await getWorkerSession(file, { device: 'cpu', threads: 1 }), first, 'unchanged file: the cached session');
+  fs.copyFileSync(path.join(fixtureModels, 'identity-waveform', 'identity-waveform.onnx'), file);
+  const second = await getWorkerSession(file, { device: 'cpu', threads: 1 });
+  assert.ok(second && second !== first, 'a new session after the file changed');
+  const inputs = (s: typeof first) => (s!.session as unknown as { inputMetadata: { shape: unknown[] }[] }).inputMetadata[0].shape;
+  assert.notDeepEqual(inputs(second), inputs(first), 'the new session reads the new model');
+});
+
 test('a worker session gives exactly the in-thread outputs', async () => {
   const file = path.join(fixtureModels, 'identity-complex', 'identity-complex.onnx');
   const info = await getWorkerSession(file, { device: 'cpu', threads: 1 });
