@@ -66,6 +66,8 @@ def main(argv=None):
     ap.add_argument("--overlap", type=float, default=0.25)
     ap.add_argument("--set-default", action="store_true", help="write <out>/index.json {default: id}")
     ap.add_argument("--residual", default=None, help='manifest "residual": derive this stem as mixture − the others')
+    ap.add_argument("--refine", default=None, metavar="ratio-mask:NFFT:HOP",
+                    help='manifest "refine" for waveform models, e.g. ratio-mask:4096:2048 (engine refine.ts)')
     ap.add_argument("--segment", type=int, default=None,
                     help="segment samples of the ONNX graph (default: the config's; MSTFA must keep its own)")
     args = ap.parse_args(argv)
@@ -97,6 +99,11 @@ def main(argv=None):
         if args.residual not in man["stems"]:
             raise SystemExit(f"--residual {args.residual}: not one of {man['stems']}")
         man["residual"] = args.residual
+    if args.refine:
+        method, n_fft, hop = args.refine.split(":")
+        if method != "ratio-mask" or man["io"] != "waveform":
+            raise SystemExit("--refine: only ratio-mask:NFFT:HOP, for waveform models")
+        man["refine"] = {"method": method, "nFft": int(n_fft), "hop": int(hop)}
     with open(os.path.join(d, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")

@@ -35,6 +35,17 @@ export const StftParamsSchema = z.object({
 });
 export type StftParams = z.infer<typeof StftParamsSchema>;
 
+/**
+ * Post-processing of a waveform model's segment outputs (engine refine.ts): "ratio-mask"
+ * re-splits the mixture's STFT in proportion to the stems' STFT magnitudes.
+ */
+export const RefineSchema = z.object({
+  method: z.literal('ratio-mask'),
+  nFft: z.number().int().min(16),
+  hop: z.number().int().positive(),
+});
+export type RefineParams = z.infer<typeof RefineSchema>;
+
 export const ModelFileSchema = z.object({
   path: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -74,6 +85,7 @@ export const ModelManifestSchema = z
         secondary: StemNameSchema,
       })
       .optional(),
+    refine: RefineSchema.optional(),
     /** HTDemucs-style input normalisation by the mixture's mean/std, done by the caller. */
     normalize: z.enum(['none', 'mixture-std']).default('none'),
     files: z.array(ModelFileSchema).min(1),
@@ -94,6 +106,10 @@ export const ModelManifestSchema = z
     if (m.io === 'magnitude-mask' && !m.magnitude)
       ctx.addIssue({ code: 'custom', message: 'io "magnitude-mask" needs "magnitude"' });
     if (m.io === 'mdx-net' && !m.mdx) ctx.addIssue({ code: 'custom', message: 'io "mdx-net" needs "mdx"' });
+    if (m.refine && m.io !== 'waveform')
+      ctx.addIssue({ code: 'custom', message: '"refine" applies to io "waveform" models only' });
+    if (m.refine && (m.refine.hop > m.refine.nFft || m.refine.nFft >= m.segment.samples))
+      ctx.addIssue({ code: 'custom', message: 'refine needs hop ≤ nFft < segment.samples' });
     if (m.residual && !m.stems.includes(m.residual))
       ctx.addIssue({ code: 'custom', message: `residual "${m.residual}" is not one of the stems` });
   });

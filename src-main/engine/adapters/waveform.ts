@@ -1,15 +1,18 @@
 /**
  * io "waveform" (Demucs-style): input [B, C, N] float32 → output [B, S, C, N].
+ * With manifest `refine`, each segment's stems are re-split from its mixture (../refine.ts).
  */
 import type { InstalledModel } from '../registry.js';
 import { ort } from '../onnx.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
 import { contractError, expectDims, graphBatch, requireNames } from './common.js';
+import { RatioMaskRefiner } from '../refine.js';
 
 export class WaveformAdapter implements ModelAdapter {
   readonly segmentSamples: number;
   readonly maxBatch: number;
   readonly stems: string[];
+  private readonly refiner: RatioMaskRefiner | null;
   constructor(
     private readonly model: InstalledModel,
     private readonly ctx: AdapterContext,
@@ -19,6 +22,7 @@ export class WaveformAdapter implements ModelAdapter {
     this.segmentSamples = m.segment.samples;
     this.stems = m.stems;
     this.maxBatch = graphBatch(ctx.session, m.tensors.input, ctx.preferredBatch);
+    this.refiner = m.refine ? new RatioMaskRefiner(m.refine) : null;
   }
 
   async process(segments: Planar[]): Promise<Planar[][]> {
@@ -47,7 +51,7 @@ export class WaveformAdapter implements ModelAdapter {
         }
         stems.push(ch);
       }
-      result.push(stems);
+      result.push(this.refiner ? this.refiner.apply(segments[b], stems) : stems);
     }
     return result;
   }
