@@ -31,6 +31,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+
+def _limit_blas_threads() -> None:
+    """Debian's PyTorch runs matrix products (the LSTMs) on OpenBLAS, whose thread pool ignores
+    torch.set_num_threads and takes every core: with --threads 1 a run still used 200 % CPU and
+    stalled beside any other job. The pool size is read when the library loads, so set it first."""
+    n = "2"
+    if "--threads" in sys.argv[:-1]:
+        n = sys.argv[sys.argv.index("--threads") + 1]
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, n)
+
+
+_limit_blas_threads()
+
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
