@@ -57,9 +57,23 @@ def valid_items(cache_root: str, n_items: int, segment: int):
     return items
 
 
+def ratio_mask_refine(mix: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """The engine's manifest `refine` (src-main/engine/refine.ts): re-split the mixture's STFT in
+    proportion to the stems' STFT magnitudes. mix [C, N], est [S, C, N] → [S, C, N]."""
+    S, C, N = est.shape
+    win = torch.hann_window(n_fft)
+    X = torch.stft(mix, n_fft, hop, window=win, return_complex=True)  # [C, F, T]
+    E = torch.stft(est.reshape(S * C, N), n_fft, hop, window=win, return_complex=True).reshape(S, C, *X.shape[-2:])
+    mag = E.abs()
+    total = mag.sum(0, keepdim=True)
+    mask = torch.where(total > 1e-10, mag / total.clamp_min(1e-10), torch.full_like(mag, 1.0 / S))
+    return torch.istft((mask * X).reshape(S * C, *X.shape[-2:]), n_fft, hop, window=win, length=N).reshape(S, C, N)
+
+
 @torch.no_grad()
-def separate_segments(model, mix: np.ndarray, overlap: float = 0.25) -> np.ndarray:
-    """Whole-track separation with fixed segments, linear cross-fades. mix [2, T] → [S, 2, T]."""
+def separate_segments(model, mix: np.ndarray, overlap: float = 0.25, refine: tuple[int, int] | None = None) -> np.ndarray:
+    """Whole-track separation with fixed segments, linear cross-fades, optional per-segment
+    ratio-mask refine (n_fft, hop) as the engine does it. mix [2, T] → [S, 2, T]."""
     N = model.segment
     hop = int(N * (1 - overlap))
     T = mix.shape[-1]
@@ -77,7 +91,8 @@ def separate_segments(model, mix: np.ndarray, overlap: float = 0.25) -> np.ndarr
         s = i * hop
         x = torch.from_numpy(padded[None, :, s:s + N].copy())
         y, _ = model.separate(x)
-        out[:, :, s:s + N] += y[0].numpy() * w
+        y = y[0] if refine is None else ratio_mask_refine(x[0], y[0], *refine)
+        out[:, :, s:s + N] += y.numpy() * w
         wsum[s:s + N] += w
     return out[:, :, :T] / np.maximum(wsum[:T], 1e-6)
 
@@ -104,6 +119,29 @@ def eval_generated(model, items, batch: int = 4) -> dict:
     res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
     vals = [v for v in res.values() if v is not None]
     res["avg"] = round(float(np.mean(vals)), 3) if vals else None
+    return res
+
+
+@torch.no_grad()
+def eval_chunks(model, cache_root: str, n_chunks: int, refine: tuple[int, int] | None = None) -> dict:
+    """Held-out generated chunks (whole 6-s chunks, not karaoke ones) separated like the engine does
+    (model segments, overlap-add, optional refine): mean SDR per stem."""
+    from data.dataset import CACHE_STEMS, ChunkCache
+
+    c = ChunkCache(cache_root, "valid")
+    model.eval()
+    scores: dict[str, list[float]] = {s: [] for s in model.stems}
+    for fn in [f for f in c.files if f not in c.acc][:n_chunks]:
+        x = np.asarray(c.load(fn), dtype=np.float32)
+        est = separate_segments(model, x.sum(0), refine=refine)
+        for k, s in enumerate(model.stems):
+            ref = x[CACHE_STEMS.index(s)]
+            if np.sum(ref ** 2) >= 1e-8 * ref.size:
+                scores[s].append(sdr(ref, est[k]))
+    res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
+    vals = [v for v in res.values() if v is not None]
+    res["avg"] = round(float(np.mean(vals)), 3) if vals else None
+    res["chunks"] = len(scores[model.stems[0]])
     return res
 
 
@@ -150,12 +188,21 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=48)
     ap.add_argument("--stem-mp4", action="append", default=[])
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--chunks", type=int, default=0,
+                    help="also score this many whole held-out chunks separated as the engine does (segments, overlap-add)")
+    ap.add_argument("--refine", default=None, metavar="NFFT:HOP",
+                    help="with --chunks: score them with and without the ratio-mask refine")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     model = load_model(a.arch, a.config, a.checkpoint)
     out = {}
     if a.items:
         out["generated_valid"] = eval_generated(model, valid_items(a.cache, a.items, model.segment))
+    if a.chunks:
+        out["generated_chunks"] = eval_chunks(model, a.cache, a.chunks)
+        if a.refine:
+            n_fft, hop = (int(v) for v in a.refine.split(":"))
+            out["generated_chunks_refined"] = eval_chunks(model, a.cache, a.chunks, refine=(n_fft, hop))
     for p in a.stem_mp4:
         out[os.path.basename(p)] = eval_track(model, p)
     print(json.dumps(out, indent=2))

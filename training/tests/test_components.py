@@ -127,3 +127,22 @@ def test_bsrnn_mono_mode_processes_channels_independently():
         y, y2 = m(x), m(x2)
     assert y.shape == (1, 1, 4, 1025, m.frames)
     assert torch.equal(y[:, :, :2], y2[:, :, :2]) and not torch.equal(y[:, :, 2:], y2[:, :, 2:])
+
+
+def test_ratio_mask_refine_sums_to_mixture_and_drops_energy_the_mixture_lacks():
+    from validate import ratio_mask_refine
+
+    n = 44100
+    t = torch.arange(n) / 44100.0
+    low = torch.stack([torch.sin(2 * math.pi * 110 * t), torch.sin(2 * math.pi * 110 * t + 1)]) * 0.4
+    high = torch.stack([torch.sin(2 * math.pi * 4000 * t), torch.sin(2 * math.pi * 4000 * t + 1)]) * 0.2
+    mix = low + high
+    artefact = torch.sin(2 * math.pi * 7000 * t) * 0.1
+    est = torch.stack([low + artefact, high * 0.5])  # [S, C, N]
+    out = ratio_mask_refine(mix, est, 4096, 2048)
+    assert out.shape == est.shape
+    assert torch.allclose(out.sum(0), mix, atol=1e-4)
+    inner = slice(4096, n - 4096)
+    err_before = (est[0] - low)[:, inner].pow(2).sum()
+    err_after = (out[0] - low)[:, inner].pow(2).sum()
+    assert err_after < err_before / 100
