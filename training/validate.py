@@ -260,7 +260,8 @@ def _sessions(lines: list[dict]) -> list[str]:
         nxt = marks[i + 1].get("step") if i + 1 < len(marks) else max(x.get("step", 0) for x in lines if "step" in x)
         lr = f"Adam lr {m.get('lr')}" + (f" cosine-decayed to {m['lr_final']}" if m.get("lr_final") else "")
         out.append(f"steps {first}–{nxt}: batch {m.get('batch')}, training segment {(m.get('segment') or 0) / 44100:.2f} s, "
-                   f"{lr}, {m.get('threads', '?')} CPU thread(s) ({m.get('time', '')[:10]})")
+                   f"{lr}, " + (f"{m['procs']} data-parallel processes × {m.get('threads', '?')} thread" if m.get("procs", 1) > 1
+                            else f"{m.get('threads', '?')} CPU thread(s)") + f" ({m.get('time', '')[:10]})")
     return out
 
 
