@@ -144,15 +144,16 @@ def train(a, rank: int) -> None:
     # The committed seed (training/checkpoints/<run>.pt: weights + counters, no optimiser state,
     # kept small for the repo) lets a fresh machine continue where the last session stopped.
     seed = os.path.join(HERE, "checkpoints", f"{run}.pt")
-    if os.path.exists(last) or os.path.exists(seed):
-        ck = torch.load(last if os.path.exists(last) else seed, map_location="cpu")
+    source = last if os.path.exists(last) else seed if os.path.exists(seed) else None
+    if source:
+        ck = torch.load(source, map_location="cpu")
         model.load_state_dict(ck["model"])
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
         state.update(ck["state"])
-        print(f"rank {rank}: resumed {run} at step {state['step']}" + ("" if os.path.exists(last) else " (committed seed, fresh optimiser)"), flush=True)
+        print(f"rank {rank}: resumed {run} at step {state['step']}" + ("" if source == last else " (committed seed, fresh optimiser)"), flush=True)
         if lead:
-            log_line(log, {"resume": run, "procs": world, "step": state["step"], "from": "last.pt" if os.path.exists(last) else "seed",
+            log_line(log, {"resume": run, "procs": world, "step": state["step"], "from": "last.pt" if source == last else "seed",
                            "threads": a.threads, "batch": a.batch * world, "lr": a.lr, "lr_final": a.lr_final,
                            "minutes": a.minutes, "segment": model.segment,
                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})

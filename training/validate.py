@@ -97,6 +97,19 @@ def separate_segments(model, mix: np.ndarray, overlap: float = 0.25, refine: tup
     return out[:, :, :T] / np.maximum(wsum[:T], 1e-6)
 
 
+def audible(ref: np.ndarray) -> bool:
+    """False for a silent target, whose SDR is undefined (such items are skipped)."""
+    return bool(np.sum(ref ** 2) >= 1e-8 * ref.size)
+
+
+def mean_scores(scores: dict[str, list[float]]) -> dict:
+    """Per-stem mean SDR (None for a stem with no audible items) and their average."""
+    res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
+    vals = [v for v in res.values() if v is not None]
+    res["avg"] = round(float(np.mean(vals)), 3) if vals else None
+    return res
+
+
 @torch.no_grad()
 def eval_generated(model, items, batch: int = 4) -> dict:
     from data.dataset import CACHE_STEMS
@@ -113,13 +126,9 @@ def eval_generated(model, items, batch: int = 4) -> dict:
                 if acc and s != "vocals":
                     continue
                 ref = x[CACHE_STEMS.index(s)]
-                if np.sum(ref ** 2) < 1e-8 * ref.size:  # silent target: SDR undefined, skip
-                    continue
-                scores[s].append(sdr(ref, est[j, k]))
-    res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
-    vals = [v for v in res.values() if v is not None]
-    res["avg"] = round(float(np.mean(vals)), 3) if vals else None
-    return res
+                if audible(ref):
+                    scores[s].append(sdr(ref, est[j, k]))
+    return mean_scores(scores)
 
 
 @torch.no_grad()
@@ -136,13 +145,9 @@ def eval_chunks(model, cache_root: str, n_chunks: int, refine: tuple[int, int] |
         est = separate_segments(model, x.sum(0), refine=refine)
         for k, s in enumerate(model.stems):
             ref = x[CACHE_STEMS.index(s)]
-            if np.sum(ref ** 2) >= 1e-8 * ref.size:
+            if audible(ref):
                 scores[s].append(sdr(ref, est[k]))
-    res = {s: round(float(np.mean(v)), 3) if v else None for s, v in scores.items()}
-    vals = [v for v in res.values() if v is not None]
-    res["avg"] = round(float(np.mean(vals)), 3) if vals else None
-    res["chunks"] = len(scores[model.stems[0]])
-    return res
+    return {**mean_scores(scores), "chunks": len(scores[model.stems[0]])}
 
 
 def decode_stems(path: str, ffmpeg: str = "/usr/bin/ffmpeg") -> dict[str, np.ndarray]:
