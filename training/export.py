@@ -68,13 +68,19 @@ def main(argv=None):
     ap.add_argument("--residual", default=None, help='manifest "residual": derive this stem as mixture − the others')
     ap.add_argument("--refine", default=None, metavar="ratio-mask:NFFT:HOP",
                     help='manifest "refine" for waveform models, e.g. ratio-mask:4096:2048 (engine refine.ts)')
+    ap.add_argument("--stems", default=None,
+                    help="comma-separated output stems when the checkpoint was trained with train.py --stems")
+    ap.add_argument("--name", default=None, help="display name (default: the architecture's and config's)")
     ap.add_argument("--segment", type=int, default=None,
                     help="segment samples of the ONNX graph (default: the config's; MSTFA must keep its own)")
     args = ap.parse_args(argv)
 
     arch = "resunet-decouple" if args.arch == "resunet" else args.arch
     torch.manual_seed(args.seed)
-    model = build_model(arch, args.config, **({"segment": args.segment} if args.segment else {}))
+    kw = {"segment": args.segment} if args.segment else {}
+    if args.stems:
+        kw["stems"] = args.stems.split(",")
+    model = build_model(arch, args.config, **kw)
     trained = args.trained
     if args.checkpoint != "none":
         load_checkpoint(model, args.checkpoint)
@@ -90,7 +96,8 @@ def main(argv=None):
     desc = args.description or (
         f"{SUMMARY[arch]}. {args.config.capitalize()} config, {params / 1e6:.2f} M parameters."
         + ("" if trained else " Random initialisation: NOT trained, output is not a separation."))
-    man = manifest_for(model, mid, f"{NAMES[arch]} {args.config}" + ("" if trained else " (untrained)"), onnx_path,
+    name = args.name or f"{NAMES[arch]} {args.config}"
+    man = manifest_for(model, mid, name + ("" if trained else " (untrained)"), onnx_path,
                        params, trained, args.license,
                        f"training/models/{arch.split('-')[0]}.py ({args.config}); exported by training/export.py"
                        + (f" from {os.path.basename(args.checkpoint)}" if args.checkpoint != "none" else ""),

@@ -92,6 +92,9 @@ def main() -> None:
     ap.add_argument("--segment-seconds", type=float, default=0.0,
                     help="train on shorter segments than the model's export segment (weights are shape-independent "
                          "for demucs/bsrnn); 0 = the model's own segment")
+    ap.add_argument("--stems", default=None,
+                    help="comma-separated output stems (default: the architecture's four); e.g. "
+                         "drums,bass,other for the instrumental splitter trained on --no-vocals data")
     ap.add_argument("--procs", type=int, default=1,
                     help="data-parallel processes (gradients averaged each step); on 2 cores, --procs 2 --threads 1 "
                          "trains faster than one process with 2 threads. --batch is per process")
@@ -137,6 +140,8 @@ def train(a, rank: int) -> None:
 
     torch.manual_seed(a.seed)
     kw = {"segment": int(a.segment_seconds * 44100)} if a.segment_seconds else {}
+    if a.stems:
+        kw["stems"] = a.stems.split(",")
     model = build_model(a.arch, a.config, **kw)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     state = {"step": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "best": -1e9, "best_step": 0}

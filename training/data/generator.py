@@ -563,12 +563,16 @@ def render_mir1k_pair(rng: np.random.Generator, split: str, seconds: float, meta
 
 # ---------------- song ----------------
 
-def render_song(seed: int, split: str = "train", seconds: float = 12.0) -> dict:
+def render_song(seed: int, split: str = "train", seconds: float = 12.0, vocals: bool = True) -> dict:
+    """vocals=False renders accompaniments only (vocals stem silent, no MIR-1K karaoke songs): the
+    data of the instrumental splitter, whose weights must not depend on MIR-1K (research use only)."""
     rng = np.random.default_rng([seed, 0 if split == "train" else 1])
     meta: dict = {"seed": int(seed), "split": split}
+    if not vocals:
+        meta["vocals"] = False
     T = int(seconds * SR)
     stems: dict[str, np.ndarray] = {}
-    if rng.random() < 0.08:
+    if vocals and rng.random() < 0.08:
         voc, acc = render_mir1k_pair(rng, split, seconds, meta)
         meta["acc"] = True
         stems = {"drums": np.zeros((2, T), np.float32), "bass": np.zeros((2, T), np.float32),
@@ -595,8 +599,8 @@ def render_song(seed: int, split: str = "train", seconds: float = 12.0) -> dict:
         drums, kick_times = render_drums(rng, seconds, beat, t0, meta)
         # bass/other follow the song's beat (scaled); the groove's beat is beat (== harm_beat or ×2/÷2)
         bass, other = render_music(rng, song, t_song0, k, harm_beat, seconds, kick_times, meta)
-        vocals = render_vocals(rng, split, seconds, meta)
-        stems = {"drums": drums, "bass": bass, "other": other, "vocals": vocals}
+        voc = render_vocals(rng, split, seconds, meta) if vocals else np.zeros((2, T), np.float32)
+        stems = {"drums": drums, "bass": bass, "other": other, "vocals": voc}
 
     # ---- production ----
     ir = A.reverb_ir(rng)

@@ -21,7 +21,7 @@ import numpy as np
 from .generator import STEMS, render_song
 
 
-def render_split(out: str, split: str, seeds: range, seconds: float, chunk: float) -> None:
+def render_split(out: str, split: str, seeds: range, seconds: float, chunk: float, vocals: bool = True) -> None:
     d = os.path.join(out, split)
     os.makedirs(d, exist_ok=True)
     idx = open(os.path.join(d, "index.jsonl"), "a")
@@ -32,7 +32,7 @@ def render_split(out: str, split: str, seeds: range, seconds: float, chunk: floa
             continue
         t = time.time()
         try:
-            song = render_song(seed, split, seconds)
+            song = render_song(seed, split, seconds, vocals=vocals)
         except Exception as e:  # a broken source file must not stop the stream
             print(json.dumps({"seed": seed, "split": split, "error": repr(e)}), flush=True)
             continue
@@ -56,9 +56,12 @@ def main() -> None:
     ap.add_argument("--train-songs", type=int, default=100000)
     ap.add_argument("--seconds", type=float, default=12.0)
     ap.add_argument("--chunk", type=float, default=6.0)
+    ap.add_argument("--no-vocals", action="store_true",
+                    help="accompaniments only (no MIR-1K): data for the instrumental splitter")
     a = ap.parse_args()
-    render_split(a.out, "valid", range(a.valid_songs), a.seconds, a.chunk)
-    render_split(a.out, "train", range(a.train_start, a.train_start + a.train_songs), a.seconds, a.chunk)
+    v = not a.no_vocals
+    render_split(a.out, "valid", range(a.valid_songs), a.seconds, a.chunk, v)
+    render_split(a.out, "train", range(a.train_start, a.train_start + a.train_songs), a.seconds, a.chunk, v)
 
 
 if __name__ == "__main__":
