@@ -250,6 +250,10 @@ export const ModelInfoSchema = z.object({
   /** Mean SDR per stem on the model's main evaluation set, if measured. */
   metrics: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.number()))).optional(),
   defaultOverlap: z.number(),
+  /** A cascade (io "cascade"): its stage models in order and the stems kept from each. */
+  stages: z.array(z.object({ model: ModelIdSchema, name: z.string().nullable(), keep: z.array(StemNameSchema) })).optional(),
+  /** Why the model cannot run now (e.g. a cascade's stage model is not installed); absent when it can. */
+  problem: z.string().optional(),
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 

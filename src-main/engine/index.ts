@@ -9,7 +9,8 @@
  *                                           ([bins][frames] planes), forwardInto, inverse(re, im, bins, frames, length)
  *   loadRegistry(): ModelRegistry           list(), get(idOrPath), defaultId, problems
  *   verifyModel(model)                      files exist, bytes and sha256 (hash cached per mtime)
- *   separateFile(SeparateOptions): SeparationResult
+ *   separateFile(SeparateOptions): SeparationResult   plan (plan.ts) → stream (stream.ts) → sink (sink.ts)
+ *   separateStream(chunks, {adapter, …}) / cascadeStream(chunks, stages): async generators of stem planes
  *   writeAudio(file, planar, sampleRate, format)   atomic (temp + rename)
  *   registerAdapter(io, factory)            third-party io families (adapters/types.ts)
  * Errors users can hit are StemdeckError(code, one-line message that says what to do).
@@ -23,10 +24,16 @@ export {
   readManifest,
   verifyModel,
   modelFile,
+  manifestFiles,
+  cascadeStages,
+  modelProblem,
+  isCascadeModel,
   sha256File,
   cachedSha256,
   type ModelRegistry,
   type InstalledModel,
+  type OnnxModel,
+  type CascadeModel,
   type RegistryProblem,
 } from './registry.js';
 export { getSession, releaseSessions, availableProviders, defaultThreads, type SessionInfo, type ProviderReport } from './onnx.js';
@@ -49,6 +56,21 @@ export {
 } from './writers.js';
 export { registerAdapter, adapterFactory, type ModelAdapter, type AdapterContext, type AdapterFactory, type Planar } from './adapters/index.js';
 export { crossfadeWindow, segmentStride, Segmenter, OverlapAdd } from './segments.js';
+export { separateStream, cascadeStream, normalizedAdapter, streamStats, PlanesFifo, type StreamChunk, type StreamOptions, type StreamProgress, type CascadeStreamStage, type CascadeChunk } from './stream.js';
+export { planSeparation, stageWeights, type SeparationPlan, type StagePlan, type PlanOptions } from './plan.js';
+export { StemSink } from './sink.js';
 export { StemdeckError, isStemdeckError, type StemdeckErrorCode } from './errors.js';
-export { ModelManifestSchema, DeviceSchema, IoFamilySchema, type ModelManifest, type Device, type IoFamily } from './manifest.js';
+export {
+  ModelManifestSchema,
+  OnnxModelManifestSchema,
+  CascadeManifestSchema,
+  DeviceSchema,
+  IoFamilySchema,
+  isCascade,
+  type ModelManifest,
+  type OnnxModelManifest,
+  type CascadeManifest,
+  type Device,
+  type IoFamily,
+} from './manifest.js';
 export { appDataDir, libraryDir, userModelsDir, bundledModelsDir } from './paths.js';

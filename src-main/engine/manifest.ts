@@ -14,10 +14,14 @@
  * - mdx-net:             UVR MDX-Net, [B, 4, dimF, dimT] → [B, 4, dimF, dimT], one primary stem.
  * F may be smaller than nFft/2+1: the model sees the lowest F bins; the engine
  * zero-fills the bins above F on output.
+ *
+ * io "cascade" is not a tensor layout but a pipeline of installed models run as one model
+ * (CascadeManifestSchema; engine cascade.ts): no files, segment or tensors of its own.
  */
 import { z } from 'zod';
 
 export const StemNameSchema = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'stem names are lower-case words');
+export const ModelIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/);
 
 export const IoFamilySchema = z.enum(['waveform', 'complex-spectrogram', 'magnitude-mask', 'htdemucs', 'mdx-net']);
 export type IoFamily = z.infer<typeof IoFamilySchema>;
@@ -54,18 +58,37 @@ export const ModelFileSchema = z.object({
 
 export const StemMetricsSchema = z.record(z.string(), z.number());
 
-export const ModelManifestSchema = z
+/** Fields every manifest has, whatever runs it. */
+const commonFields = {
+  id: ModelIdSchema,
+  name: z.string().min(1),
+  description: z.string().optional(),
+  architecture: z.string().min(1),
+  sampleRate: z.number().int().positive(),
+  channels: z.number().int().min(1).max(2),
+  stems: z.array(StemNameSchema).min(1),
+  /** Stem derived as mixture − Σ(other stems), so the stems sum exactly to the mixture. */
+  residual: StemNameSchema.optional(),
+  trained: z.boolean(),
+  params: z.number().int().nonnegative(),
+  license: z.string().min(1),
+  source: z.string().min(1),
+  /** Measured by `npm run bench` on this machine; absent until then. */
+  realtimeFactor: z.number().positive().optional(),
+  metrics: z.record(z.string(), z.record(z.string(), StemMetricsSchema)).optional(),
+  card: z.string().optional(),
+};
+
+function checkResidual(m: { stems: string[]; residual?: string }, ctx: z.RefinementCtx): void {
+  if (m.residual && !m.stems.includes(m.residual))
+    ctx.addIssue({ code: 'custom', message: `residual "${m.residual}" is not one of the stems` });
+}
+
+/** A model that is one ONNX graph (plus the engine's pre/post-processing for its io family). */
+export const OnnxModelManifestSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
-    name: z.string().min(1),
-    description: z.string().optional(),
-    architecture: z.string().min(1),
+    ...commonFields,
     io: IoFamilySchema,
-    sampleRate: z.number().int().positive(),
-    channels: z.number().int().min(1).max(2),
-    stems: z.array(StemNameSchema).min(1),
-    /** Stem derived as mixture − Σ(other stems), so the stems sum exactly to the mixture. */
-    residual: StemNameSchema.optional(),
     stft: StftParamsSchema.optional(),
     segment: z.object({
       samples: z.number().int().positive(),
@@ -89,14 +112,6 @@ export const ModelManifestSchema = z
     /** HTDemucs-style input normalisation by the mixture's mean/std, done by the caller. */
     normalize: z.enum(['none', 'mixture-std']).default('none'),
     files: z.array(ModelFileSchema).min(1),
-    trained: z.boolean(),
-    params: z.number().int().nonnegative(),
-    license: z.string().min(1),
-    source: z.string().min(1),
-    /** Measured by `npm run bench` on this machine; absent until then. */
-    realtimeFactor: z.number().positive().optional(),
-    metrics: z.record(z.string(), z.record(z.string(), StemMetricsSchema)).optional(),
-    card: z.string().optional(),
   })
   .superRefine((m, ctx) => {
     const needsStft = m.io === 'complex-spectrogram' || m.io === 'magnitude-mask';
@@ -110,8 +125,68 @@ export const ModelManifestSchema = z
       ctx.addIssue({ code: 'custom', message: '"refine" applies to io "waveform" models only' });
     if (m.refine && (m.refine.hop > m.refine.nFft || m.refine.nFft >= m.segment.samples))
       ctx.addIssue({ code: 'custom', message: 'refine needs hop ≤ nFft < segment.samples' });
-    if (m.residual && !m.stems.includes(m.residual))
-      ctx.addIssue({ code: 'custom', message: `residual "${m.residual}" is not one of the stems` });
+    checkResidual(m, ctx);
   });
 
+/**
+ * One stage of a cascade: an installed model (any origin and io family, not itself a cascade) and
+ * the stems of it the cascade keeps. Stage k separates the mixture minus every stem kept by the
+ * stages before it.
+ */
+export const CascadeStageSchema = z.object({
+  model: ModelIdSchema,
+  keep: z.array(StemNameSchema).min(1),
+});
+export type CascadeStage = z.infer<typeof CascadeStageSchema>;
+
+const notForCascade = (field: string) =>
+  z.never({ error: `"${field}" does not apply to a cascade (each stage model has its own)` }).optional();
+
+/**
+ * A pipeline of installed models run as one model: `stems` are the kept stems in stage order;
+ * `residual` (optional) is re-derived at the end as mixture − Σ(other stems), so the stems sum
+ * exactly to the input. `params` is the stages' sum; `realtimeFactor` is the cascade's own.
+ */
+export const CascadeManifestSchema = z
+  .object({
+    ...commonFields,
+    io: z.literal('cascade'),
+    cascade: z.object({ stages: z.array(CascadeStageSchema).min(2) }),
+    files: notForCascade('files'),
+    segment: notForCascade('segment'),
+    tensors: notForCascade('tensors'),
+    stft: notForCascade('stft'),
+    magnitude: notForCascade('magnitude'),
+    mdx: notForCascade('mdx'),
+    refine: notForCascade('refine'),
+    normalize: notForCascade('normalize'),
+  })
+  .superRefine((m, ctx) => {
+    const kept = m.cascade.stages.flatMap((s) => s.keep);
+    const dup = kept.find((s, i) => kept.indexOf(s) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['cascade', 'stages'], message: `stem "${dup}" is kept by more than one stage` });
+    else if (kept.join(',') !== m.stems.join(','))
+      ctx.addIssue({ code: 'custom', path: ['stems'], message: `a cascade's stems are its stages' kept stems in order (${kept.join(', ')})` });
+    if (m.cascade.stages.some((s) => s.model === m.id))
+      ctx.addIssue({ code: 'custom', path: ['cascade', 'stages'], message: 'a cascade cannot be a stage of itself' });
+    checkResidual(m, ctx);
+  });
+
+/** Every model manifest: one ONNX model, or a cascade of installed models (by `io`). */
+export const ModelManifestSchema = z.discriminatedUnion('io', [OnnxModelManifestSchema, CascadeManifestSchema]);
+
 export type ModelManifest = z.infer<typeof ModelManifestSchema>;
+/** A manifest of one ONNX model (every io family but "cascade"). */
+export type OnnxModelManifest = z.infer<typeof OnnxModelManifestSchema>;
+export type CascadeManifest = z.infer<typeof CascadeManifestSchema>;
+/** Every value of `io`: the ONNX families and "cascade". */
+export type ManifestIo = ModelManifest['io'];
+
+export function isCascade(m: ModelManifest): m is CascadeManifest {
+  return m.io === 'cascade';
+}
+
+/** Validates a manifest that must be a single ONNX model (catalogue entries, imports). */
+export function parseOnnxManifest(raw: unknown): OnnxModelManifest {
+  return OnnxModelManifestSchema.parse(raw);
+}

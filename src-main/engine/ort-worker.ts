@@ -98,7 +98,7 @@ class OrtWorker {
       this.failed = e;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
-      if (shared === this) shared = null;
+      for (const [lane, w] of workers) if (w === this) workers.delete(lane);
     };
     this.worker.on('error', die);
     this.worker.on('exit', (code) => die(new Error(`ONNX Runtime worker exited (${code})`)));
@@ -115,12 +115,20 @@ class OrtWorker {
   }
 }
 
-let shared: OrtWorker | null = null;
+/**
+ * One worker thread per lane. Lane 0 serves every job by default; a cascade whose stages run
+ * concurrently puts stage k on lane k, so two stages' runs overlap on two cores.
+ */
+const workers = new Map<number, OrtWorker>();
 let sessionIds = 1;
 
-function worker(): OrtWorker {
-  if (!shared) shared = new OrtWorker();
-  return shared;
+function worker(lane = 0): OrtWorker {
+  let w = workers.get(lane);
+  if (!w) {
+    w = new OrtWorker();
+    workers.set(lane, w);
+  }
+  return w;
 }
 
 type WireTensor = { type: ort.Tensor.Type; dims: number[]; data: ort.Tensor.DataType };
@@ -131,6 +139,7 @@ export class WorkerSession {
   busySeconds = 0;
   constructor(
     private readonly sid: number,
+    private readonly lane: number,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
     readonly inputMetadata: unknown,
@@ -140,7 +149,7 @@ export class WorkerSession {
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const wire: Record<string, WireTensor> = {};
     for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, dims: [...t.dims], data: t.data };
-    const r = (await worker().request({ type: 'run', sid: this.sid, feeds: wire })) as { outputs: Record<string, WireTensor>; seconds: number };
+    const r = (await worker(this.lane).request({ type: 'run', sid: this.sid, feeds: wire })) as { outputs: Record<string, WireTensor>; seconds: number };
     this.busySeconds += r.seconds;
     const out: Record<string, ort.Tensor> = {};
     for (const [k, t] of Object.entries(r.outputs)) out[k] = new ort.Tensor(t.type, t.data as Float32Array, t.dims);
@@ -148,7 +157,7 @@ export class WorkerSession {
   }
 
   async release(): Promise<void> {
-    await worker()
+    await worker(this.lane)
       .request({ type: 'release', sid: this.sid })
       .catch(() => undefined);
   }
@@ -181,14 +190,18 @@ const cache = new Map<string, Promise<SessionInfo>>();
  * InferenceSession), or null when the worker cannot be used here (callers fall back to onnx.ts).
  * Throws StemdeckError('model-corrupt') when ONNX Runtime cannot load the file.
  */
-export async function getWorkerSession(file: string, opts: { device?: Device; threads?: number } = {}): Promise<SessionInfo | null> {
+export async function getWorkerSession(
+  file: string,
+  opts: { device?: Device; threads?: number; /** worker thread (default 0) */ lane?: number } = {},
+): Promise<SessionInfo | null> {
   if (!ortWorkerEnabled()) return null;
   const device = opts.device ?? 'auto';
   const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  const key = sessionKey(file, device, threads);
+  const lane = Math.max(0, Math.floor(opts.lane ?? 0));
+  const key = `${sessionKey(file, device, threads)}|lane ${lane}`;
   let p = cache.get(key);
   if (!p) {
-    p = create(file, device, threads);
+    p = create(file, device, threads, lane);
     cache.set(key, p);
     p.catch(() => cache.delete(key));
   }
@@ -200,13 +213,13 @@ export async function getWorkerSession(file: string, opts: { device?: Device; th
   }
 }
 
-async function create(file: string, device: Device, threads: number): Promise<SessionInfo> {
+async function create(file: string, device: Device, threads: number, lane: number): Promise<SessionInfo> {
   const { lists, skipped } = providerLists(device);
   const sid = sessionIds++;
   const options = sessionOptions(threads);
   let r: Record<string, unknown>;
   try {
-    r = await worker().request({ type: 'create', sid, file: path.resolve(file), options, providers: lists });
+    r = await worker(lane).request({ type: 'create', sid, file: path.resolve(file), options, providers: lists });
   } catch (e) {
     const details = (e as { details?: { type?: string } }).details;
     if (details?.type === 'error')
@@ -219,7 +232,7 @@ async function create(file: string, device: Device, threads: number): Promise<Se
   }
   const reasons = [...skipped, ...((r.reasons as string[]) ?? [])];
   const provider = r.provider as SessionInfo['provider'];
-  const session = new WorkerSession(sid, r.inputNames as string[], r.outputNames as string[], r.inputMetadata, r.outputMetadata);
+  const session = new WorkerSession(sid, lane, r.inputNames as string[], r.outputNames as string[], r.inputMetadata, r.outputMetadata);
   const fallbackReason = provider === 'cpu' && reasons.length ? `using CPU (${reasons.join('; ')})` : null;
   return { session: session as unknown as ort.InferenceSession, provider, fallbackReason, threads };
 }

@@ -11,12 +11,13 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { ModelManifestSchema, type ModelManifest } from './manifest.js';
+import { ModelManifestSchema, isCascade, type CascadeManifest, type ModelManifest, type OnnxModelManifest } from './manifest.js';
 import { StemdeckError } from './errors.js';
 import { appDataDir, bundledModelsDir, userModelsDir } from './paths.js';
+import { loadCatalogue } from './models/catalogue.js';
 
-export interface InstalledModel {
-  manifest: ModelManifest;
+interface InstalledModelOf<M extends ModelManifest> {
+  manifest: M;
   /** Folder holding the manifest; `files[].path` are relative to it. */
   dir: string;
   manifestPath: string;
@@ -36,8 +37,29 @@ export interface ModelRegistry {
   readonly problems: RegistryProblem[];
 }
 
+/** An installed model that is one ONNX graph. */
+export type OnnxModel = InstalledModelOf<OnnxModelManifest>;
+/** An installed cascade: a pipeline of other installed models (manifest io "cascade"). */
+export type CascadeModel = InstalledModelOf<CascadeManifest>;
+/** A model of the registry (bundled or user's): one ONNX model or a cascade. */
+export type InstalledModel = OnnxModel | CascadeModel;
+
+/** An InstalledModel of a validated manifest (its type follows the manifest's io). */
+export function installed(manifest: ModelManifest, dir: string, manifestPath: string, origin: InstalledModel['origin']): InstalledModel {
+  return { manifest, dir, manifestPath, origin } as InstalledModel;
+}
+
+export function isCascadeModel(model: InstalledModel): model is CascadeModel {
+  return isCascade(model.manifest);
+}
+
+/** The model's files (none for a cascade, whose stages have their own). */
+export function manifestFiles(m: ModelManifest): OnnxModelManifest['files'] {
+  return isCascade(m) ? [] : m.files;
+}
+
 /** Absolute path of a model's main ONNX file (files[0]). */
-export function modelFile(model: InstalledModel, index = 0): string {
+export function modelFile(model: OnnxModel, index = 0): string {
   return path.resolve(model.dir, model.manifest.files[index].path);
 }
 
@@ -78,7 +100,7 @@ function isManifestCandidate(name: string): boolean {
 function looksLikeManifest(file: string): boolean {
   try {
     const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-    return typeof j === 'object' && j !== null && 'io' in j && 'files' in j;
+    return typeof j === 'object' && j !== null && 'io' in j && ('files' in j || 'cascade' in j);
   } catch {
     return true; // unreadable .json among models: report it as a problem
   }
@@ -110,7 +132,7 @@ function scan(dir: string, origin: InstalledModel['origin'], models: Map<string,
     if (!looksLikeManifest(f)) continue;
     try {
       const manifest = readManifest(f);
-      models.set(manifest.id, { manifest, dir: path.dirname(f), manifestPath: f, origin });
+      models.set(manifest.id, installed(manifest, path.dirname(f), f, origin));
     } catch (e) {
       problems.push({ manifestPath: f, message: (e as Error).message });
     }
@@ -163,10 +185,10 @@ function modelFromPath(p: string, known: Map<string, InstalledModel>): Installed
     throw new StemdeckError('model-unknown', `Model file not found: "${p}". Check the path or use a model id from \`stemdeck models list\`.`);
   if (abs.toLowerCase().endsWith('.json')) {
     const manifest = readManifest(abs);
-    return { manifest, dir: path.dirname(abs), manifestPath: abs, origin: 'user' };
+    return installed(manifest, path.dirname(abs), abs, 'user');
   }
   // An .onnx file: a registered model using it, or a manifest beside it that lists it.
-  for (const m of known.values()) if (m.manifest.files.some((f) => path.resolve(m.dir, f.path) === abs)) return m;
+  for (const m of known.values()) if (manifestFiles(m.manifest).some((f) => path.resolve(m.dir, f.path) === abs)) return m;
   const dir = path.dirname(abs);
   const candidates = [abs.replace(/\.onnx$/i, '.json'), path.join(dir, 'manifest.json')];
   try {
@@ -182,7 +204,7 @@ function modelFromPath(p: string, known: Map<string, InstalledModel>): Installed
     } catch {
       continue;
     }
-    if (manifest.files.some((f) => path.resolve(dir, f.path) === abs)) return { manifest, dir, manifestPath: c, origin: 'user' };
+    if (manifestFiles(manifest).some((f) => path.resolve(dir, f.path) === abs)) return installed(manifest, dir, c, 'user');
   }
   throw new StemdeckError(
     'model-unknown',
@@ -201,6 +223,67 @@ export async function loadRegistry(): Promise<ModelRegistry> {
   if (defaultId && !models.has(defaultId)) defaultId = null;
   if (!defaultId) defaultId = [...models.values()].find((m) => m.origin === 'bundled')?.manifest.id ?? null;
   return new Registry(models, defaultId, problems);
+}
+
+// ---- cascades ----
+
+/** How to get a missing stage model, for the error message. */
+function installHint(id: string): string {
+  try {
+    if (loadCatalogue().models.some((m) => m.id === id)) return `Install it with \`stemdeck models install ${id}\` (or from the Models page)`;
+  } catch {
+    // no catalogue: the generic hint
+  }
+  return `Install or import the model "${id}" (see \`stemdeck models list\`)`;
+}
+
+/**
+ * The stage models of a cascade, checked: each installed, not itself a cascade, at the cascade's
+ * sample rate and channel count, and having the stems the cascade keeps from it. Throws a
+ * StemdeckError ('model-unknown' for a missing stage, 'model-contract' otherwise) that says what
+ * to install or fix. Reads manifests only.
+ */
+export function cascadeStages(model: CascadeModel, registry: ModelRegistry): OnnxModel[] {
+  const c = model.manifest;
+  return c.cascade.stages.map((stage, k) => {
+    let found: InstalledModel;
+    try {
+      found = registry.get(stage.model);
+    } catch (e) {
+      const damaged = e instanceof StemdeckError && e.code === 'model-corrupt';
+      throw new StemdeckError(
+        damaged ? 'model-corrupt' : 'model-unknown',
+        `Model "${c.id}" is a cascade whose stage ${k + 1}, "${stage.model}", ${damaged ? `is damaged (${(e as Error).message})` : 'is not installed'}. ${installHint(stage.model)}, then try again.`,
+        { cause: e },
+      );
+    }
+    const m = found.manifest;
+    if (isCascade(m))
+      throw new StemdeckError('model-contract', `Model "${c.id}": stage ${k + 1} "${m.id}" is itself a cascade; a cascade's stages must be single models.`);
+    if (m.sampleRate !== c.sampleRate || m.channels !== c.channels)
+      throw new StemdeckError(
+        'model-contract',
+        `Model "${c.id}": stage ${k + 1} "${m.id}" runs at ${m.sampleRate} Hz, ${m.channels} channel(s), the cascade at ${c.sampleRate} Hz, ${c.channels}; use stage models of the same rate and channel count.`,
+      );
+    const lacking = stage.keep.filter((s) => !m.stems.includes(s));
+    if (lacking.length)
+      throw new StemdeckError(
+        'model-contract',
+        `Model "${c.id}": stage ${k + 1} "${m.id}" has no stem ${lacking.map((s) => `"${s}"`).join(', ')} (its stems: ${m.stems.join(', ')}). Use a stage model that has it, or fix "keep" in ${model.manifestPath}.`,
+      );
+    return found as OnnxModel;
+  });
+}
+
+/** Why an installed model cannot run now (a cascade's missing or unfit stage), or null. Manifests only. */
+export function modelProblem(model: InstalledModel, registry: ModelRegistry): string | null {
+  if (!isCascadeModel(model)) return null;
+  try {
+    cascadeStages(model, registry);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 // ---- file verification ----
@@ -258,9 +341,16 @@ export async function cachedSha256(file: string): Promise<string> {
   return sha256;
 }
 
-/** Checks that every file of the model exists with the manifest's size and sha256. */
-export async function verifyModel(model: InstalledModel): Promise<void> {
-  for (const f of model.manifest.files) {
+/**
+ * Checks that every file of the model exists with the manifest's size and sha256; for a cascade,
+ * that its stages are installed and fit (cascadeStages) and that their files are intact.
+ */
+export async function verifyModel(model: InstalledModel, registry?: ModelRegistry): Promise<void> {
+  if (isCascadeModel(model)) {
+    for (const stage of cascadeStages(model, registry ?? (await loadRegistry()))) await verifyModel(stage);
+    return;
+  }
+  for (const f of manifestFiles(model.manifest)) {
     const abs = path.resolve(model.dir, f.path);
     let st: fs.Stats;
     try {

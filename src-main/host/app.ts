@@ -14,7 +14,7 @@ import type { DoctorInfo, DragOutFile, EventName, EventPayload, ExportResult, Ha
 import { StemdeckError } from '../engine/errors.js';
 import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
-import { loadRegistry, type ModelRegistry } from '../engine/registry.js';
+import { isCascadeModel, loadRegistry, manifestFiles, modelProblem, type InstalledModel, type ModelRegistry } from '../engine/registry.js';
 import { exportSong, safeFileName, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
 import { readWavChunks, readWavInfo } from '../library/wav.js';
 import { Library, hashFile } from '../library/library.js';
@@ -206,10 +206,21 @@ export class App extends EventEmitter<AppEvents> {
   async modelInfos(): Promise<ModelInfo[]> {
     const registry = await this.models(true);
     const out: ModelInfo[] = [];
+    const byId = new Map(registry.list().map((m) => [m.manifest.id, m]));
+    const filesBytes = async (m: InstalledModel): Promise<number> => {
+      let bytes = 0;
+      for (const f of manifestFiles(m.manifest)) bytes += f.bytes || (await fs.stat(path.resolve(m.dir, f.path)).then((s) => s.size, () => 0));
+      return bytes;
+    };
     for (const m of registry.list()) {
       const man = m.manifest;
+      // a cascade: its stage models' files and the first stage's overlap (each stage uses its own)
+      const stageModels = isCascadeModel(m) ? m.manifest.cascade.stages.map((s) => byId.get(s.model)) : [m];
       let sizeBytes = 0;
-      for (const f of man.files) sizeBytes += f.bytes || (await fs.stat(path.resolve(m.dir, f.path)).then((s) => s.size, () => 0));
+      for (const s of stageModels) if (s && !isCascadeModel(s)) sizeBytes += await filesBytes(s);
+      const first = stageModels[0];
+      const defaultOverlap = first && !isCascadeModel(first) ? first.manifest.segment.overlap : 0.25;
+      const problem = modelProblem(m, registry);
       out.push({
         id: man.id,
         name: man.name,
@@ -227,7 +238,11 @@ export class App extends EventEmitter<AppEvents> {
         isDefault: registry.defaultId === man.id,
         ...(man.realtimeFactor ? { realtimeFactor: man.realtimeFactor } : {}),
         ...(man.metrics ? { metrics: man.metrics } : {}),
-        defaultOverlap: man.segment.overlap,
+        defaultOverlap,
+        ...(isCascadeModel(m)
+          ? { stages: m.manifest.cascade.stages.map((s) => ({ model: s.model, name: byId.get(s.model)?.manifest.name ?? null, keep: s.keep })) }
+          : {}),
+        ...(problem ? { problem } : {}),
       });
     }
     return out;

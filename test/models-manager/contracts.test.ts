@@ -21,7 +21,7 @@ import { HtdemucsAdapter, demucsWeights } from '../../src-main/engine/adapters/h
 import { createMdxAdapter } from '../../src-main/engine/adapters/mdx.js';
 import type { AdapterContext } from '../../src-main/engine/adapters/types.js';
 import { importModel } from '../../src-main/engine/models/import.js';
-import type { InstalledModel } from '../../src-main/engine/registry.js';
+import type { OnnxModel } from '../../src-main/engine/registry.js';
 import type { ort } from '../../src-main/engine/onnx.js';
 import { tempDir } from './helpers.js';
 
@@ -96,8 +96,8 @@ function mean(x: Float32Array[]): { m: number; s: number } {
 }
 
 describe('third-party contracts', () => {
-  let htModel: InstalledModel;
-  let mdxModel: InstalledModel;
+  let htModel: OnnxModel;
+  let mdxModel: OnnxModel;
 
   before(async () => {
     const models = path.join(home, 'models');
@@ -150,7 +150,7 @@ describe('third-party contracts', () => {
     }
     const file = path.join(FIX, 'contract-mdx-gains.onnx');
     const gains = await importModel(file, { modelsDir: path.join(home, 'models'), params: { id: 'test-mdx-gains', nFft: 6144, compensate: 1.035, primary: 'vocals' } });
-    const model: InstalledModel = { manifest: gains.manifest, dir: gains.dir, manifestPath: path.join(gains.dir, 'manifest.json'), origin: 'user' };
+    const model: OnnxModel = { manifest: gains.manifest, dir: gains.dir, manifestPath: path.join(gains.dir, 'manifest.json'), origin: 'user' };
     const { session } = await getSession(path.join(model.dir, model.manifest.files[0].path));
     const adapter = await createMdxAdapter(model, ctxFor(session));
     // Broadband, different per channel: noise + sines (the layout must not cancel out).

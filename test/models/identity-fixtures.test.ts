@@ -6,14 +6,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelManifestSchema } from '../../src-main/engine/manifest.js';
+import { OnnxModelManifestSchema } from '../../src-main/engine/manifest.js';
 
 const root = path.resolve(import.meta.dirname, '..', 'fixtures', 'models');
 
 for (const id of ['identity-waveform', 'identity-complex', 'identity-magnitude']) {
   test(`${id}: manifest valid and every stem equals the input`, async () => {
     const dir = path.join(root, id);
-    const m = ModelManifestSchema.parse(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
+    const m = OnnxModelManifestSchema.parse(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
     assert.equal(m.id, id);
     const file = path.join(dir, m.files[0].path);
     const bytes = readFileSync(file);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelManifestSchema } from '../../src-main/engine/manifest.js';
+import { OnnxModelManifestSchema } from '../../src-main/engine/manifest.js';
 
 const modelsDir = path.resolve(import.meta.dirname, '..', '..', 'resources', 'models');
 
@@ -46,7 +46,7 @@ test('the LCG matches the Python generator', () => {
 for (const id of ids) {
   test(`${id}: manifest valid, file hash matches, ONNX output matches PyTorch`, async () => {
     const dir = path.join(modelsDir, id);
-    const m = ModelManifestSchema.parse(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
+    const m = OnnxModelManifestSchema.parse(JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')));
     assert.equal(m.id, id);
     const file = path.join(dir, m.files[0].path);
     const bytes = readFileSync(file);

@@ -1,6 +1,6 @@
 /** Helpers shared by adapters: tensor shape checks and batch dims. */
 import { StemdeckError } from '../errors.js';
-import type { ModelManifest } from '../manifest.js';
+import type { OnnxModelManifest } from '../manifest.js';
 import type { ort } from '../onnx.js';
 
 /** Batch size a graph accepts: its first input dim if fixed, else `preferred`. */
@@ -13,7 +13,7 @@ export function graphBatch(session: ort.InferenceSession, inputName: string, pre
   return Math.max(1, preferred);
 }
 
-export function requireNames(session: ort.InferenceSession, manifest: ModelManifest): void {
+export function requireNames(session: ort.InferenceSession, manifest: OnnxModelManifest): void {
   if (!session.inputNames.includes(manifest.tensors.input))
     throw new StemdeckError(
       'model-contract',
@@ -26,7 +26,7 @@ export function requireNames(session: ort.InferenceSession, manifest: ModelManif
     );
 }
 
-export function expectDims(manifest: ModelManifest, t: ort.Tensor, expected: number[]): Float32Array {
+export function expectDims(manifest: OnnxModelManifest, t: ort.Tensor, expected: number[]): Float32Array {
   const ok = t.dims.length === expected.length && t.dims.every((d, i) => d === expected[i]);
   if (!ok || t.type !== 'float32')
     throw new StemdeckError(
@@ -36,7 +36,7 @@ export function expectDims(manifest: ModelManifest, t: ort.Tensor, expected: num
   return t.data as Float32Array;
 }
 
-export function contractError(manifest: ModelManifest, e: unknown): StemdeckError {
+export function contractError(manifest: OnnxModelManifest, e: unknown): StemdeckError {
   if (e instanceof StemdeckError) return e;
   return new StemdeckError(
     'model-contract',

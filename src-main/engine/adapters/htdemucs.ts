@@ -20,7 +20,7 @@
  *
  * Shapes at the boundary: segments[b][c] = Float32Array(N); result[b][s][c] = Float32Array(N).
  */
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
 import { contractError, expectDims, requireNames } from './common.js';
 import { StemdeckError } from '../errors.js';
@@ -35,7 +35,7 @@ export class HtdemucsAdapter implements ModelAdapter {
   private readonly channels: number;
 
   constructor(
-    private readonly model: InstalledModel,
+    private readonly model: OnnxModel,
     private readonly ctx: AdapterContext,
   ) {
     const m = model.manifest;
@@ -80,7 +80,7 @@ export class HtdemucsAdapter implements ModelAdapter {
   }
 }
 
-export function createHtdemucsAdapter(model: InstalledModel, ctx: AdapterContext): ModelAdapter {
+export function createHtdemucsAdapter(model: OnnxModel, ctx: AdapterContext): ModelAdapter {
   return new HtdemucsAdapter(model, ctx);
 }
 

@@ -17,7 +17,7 @@
  * Shapes at the boundary: segments[b][c] = Float32Array(segment), c ∈ {L, R};
  * result[b] = [primary, secondary], each [c] = Float32Array(segment).
  */
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
 import { contractError, expectDims, graphBatch, requireNames } from './common.js';
 import { StemdeckError } from '../errors.js';
@@ -39,7 +39,7 @@ export class MdxAdapter implements ModelAdapter {
   private readonly nFft: number;
 
   constructor(
-    private readonly model: InstalledModel,
+    private readonly model: OnnxModel,
     private readonly ctx: AdapterContext,
     private readonly stft: Stft,
   ) {
@@ -135,7 +135,7 @@ export class MdxAdapter implements ModelAdapter {
   }
 }
 
-export async function createMdxAdapter(model: InstalledModel, ctx: AdapterContext): Promise<ModelAdapter> {
+export async function createMdxAdapter(model: OnnxModel, ctx: AdapterContext): Promise<ModelAdapter> {
   const nFft = model.manifest.mdx?.nFft;
   if (!nFft) throw new StemdeckError('model-contract', `Model "${model.manifest.id}" declares io "mdx-net" without its "mdx" parameters.`);
   return new MdxAdapter(model, ctx, await Stft.create(nFft, MDX_HOP, true));

@@ -10,7 +10,7 @@
  *   magnitude.wienerIterations = k > 0, the stem estimates are refined by k rounds of
  *   single-channel Wiener filtering: v_j = |Ŷ_j|², Ŷ_j ← v_j / Σ_k v_k · X (so they sum to X).
  */
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 import { ort } from '../onnx.js';
 import { Stft } from '../stft.js';
 import { StemdeckError } from '../errors.js';
@@ -26,7 +26,7 @@ abstract class SpectrogramAdapter implements ModelAdapter {
   protected readonly T: number;
 
   constructor(
-    protected readonly model: InstalledModel,
+    protected readonly model: OnnxModel,
     protected readonly ctx: AdapterContext,
   ) {
     const m = model.manifest;

@@ -14,7 +14,7 @@
  *   registerAdapter('htdemucs', (model, ctx) => new HtdemucsAdapter(model, ctx));
  */
 import type { IoFamily } from '../manifest.js';
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 import type { ort } from '../onnx.js';
 
 export type Planar = Float32Array[];
@@ -48,6 +48,6 @@ export interface ModelAdapter {
   window?(segmentSamples: number, overlapSamples: number): Float32Array;
 }
 
-export type AdapterFactory = (model: InstalledModel, ctx: AdapterContext) => ModelAdapter | Promise<ModelAdapter>;
+export type AdapterFactory = (model: OnnxModel, ctx: AdapterContext) => ModelAdapter | Promise<ModelAdapter>;
 
 export type AdapterFamily = IoFamily;

@@ -2,7 +2,7 @@
  * io "waveform" (Demucs-style): input [B, C, N] float32 → output [B, S, C, N].
  * With manifest `refine`, each segment's stems are re-split from its mixture (../refine.ts).
  */
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 import { ort } from '../onnx.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
 import { contractError, expectDims, graphBatch, requireNames } from './common.js';
@@ -14,7 +14,7 @@ export class WaveformAdapter implements ModelAdapter {
   readonly stems: string[];
   private readonly refiner: RatioMaskRefiner | null;
   constructor(
-    private readonly model: InstalledModel,
+    private readonly model: OnnxModel,
     private readonly ctx: AdapterContext,
   ) {
     const m = model.manifest;

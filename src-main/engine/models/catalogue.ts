@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { appRoot } from '../paths.js';
-import { IoFamilySchema, ModelManifestSchema, StemNameSchema, type ModelManifest } from '../manifest.js';
+import { IoFamilySchema, StemNameSchema, parseOnnxManifest, type OnnxModelManifest } from '../manifest.js';
 import { StemdeckError } from '../errors.js';
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex digits');
@@ -136,9 +136,9 @@ export function findCatalogueEntry(id: string, catalogue = loadCatalogue()): Cat
 }
 
 /** The manifest of an installed catalogue model (validated). */
-export function manifestForEntry(entry: CatalogueEntry, overrides: Partial<Contract> = {}): ModelManifest {
+export function manifestForEntry(entry: CatalogueEntry, overrides: Partial<Contract> = {}): OnnxModelManifest {
   const contract = { ...entry.contract, ...overrides };
-  return ModelManifestSchema.parse({
+  return parseOnnxManifest({
     ...contract,
     id: entry.id,
     name: entry.name,

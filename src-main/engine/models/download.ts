@@ -29,7 +29,7 @@ import path from 'node:path';
 import { StemdeckError, isStemdeckError } from '../errors.js';
 import { userModelsDir } from '../paths.js';
 import { type CatalogueEntry, type Contract, manifestForEntry } from './catalogue.js';
-import type { ModelManifest } from '../manifest.js';
+import type { OnnxModelManifest } from '../manifest.js';
 
 export type DownloadStage = 'checking' | 'downloading' | 'verifying' | 'installing' | 'done';
 
@@ -69,7 +69,7 @@ export interface InstallOptions {
 export interface InstallResult {
   id: string;
   dir: string;
-  manifest: ModelManifest;
+  manifest: OnnxModelManifest;
   bytes: number;
   seconds: number;
   resumed: boolean;
@@ -301,7 +301,7 @@ async function exists(p: string): Promise<boolean> {
  */
 export async function installFiles(
   modelsDir: string,
-  manifest: ModelManifest,
+  manifest: OnnxModelManifest,
   source: string,
   opts: { moveFile: boolean; replace?: boolean },
 ): Promise<string> {

@@ -14,7 +14,7 @@
  */
 import type { ApiError, CatalogueEntry as ApiCatalogueEntry, Handlers, InstallProgress, ModelInfo } from '../../api/contract.js';
 import { StemdeckError } from '../errors.js';
-import type { ModelManifest } from '../manifest.js';
+import type { OnnxModelManifest } from '../manifest.js';
 import { userModelsDir } from '../paths.js';
 import type { DownloadProgress, ModelDownload } from './download.js';
 import { ImportNeedsParamsError, ImportParamsSchema, importModel, type ImportParams } from './import.js';
@@ -40,7 +40,8 @@ function apiError(e: unknown): ApiError {
   return { code: 'internal', message: `Internal error: ${(e as Error)?.message ?? String(e)}. Please report it.` };
 }
 
-export function modelInfoFromManifest(m: ModelManifest): ModelInfo {
+/** The ModelInfo of an imported (single ONNX) model. */
+export function modelInfoFromManifest(m: OnnxModelManifest): ModelInfo {
   return {
     id: m.id,
     name: m.name,

@@ -20,7 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { StemdeckError } from '../errors.js';
-import { ModelManifestSchema, StemNameSchema, type ModelManifest } from '../manifest.js';
+import { StemNameSchema, parseOnnxManifest, type OnnxModelManifest } from '../manifest.js';
 import { userModelsDir } from '../paths.js';
 import { ort } from '../onnx.js';
 import {
@@ -35,7 +35,7 @@ import {
   uvrStemNames,
 } from './catalogue.js';
 import { defaultFreeSpace, installFiles, sha256File, uvrModelHash } from './download.js';
-import type { InstalledModel } from '../registry.js';
+import type { OnnxModel } from '../registry.js';
 
 export interface TensorInfo {
   name: string;
@@ -77,7 +77,7 @@ export interface ImportOptions {
 export interface ImportResult {
   id: string;
   dir: string;
-  manifest: ModelManifest;
+  manifest: OnnxModelManifest;
   /** How the contract was determined. */
   detectedBy: 'catalogue-sha256' | 'uvr-hash' | 'shapes' | 'shapes+params';
   uvrHash: string;
@@ -256,7 +256,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   const [sha256, uvrHash] = await Promise.all([sha256File(abs), uvrModelHash(abs)]);
   const io = await inspectOnnx(abs);
 
-  let manifest: ModelManifest;
+  let manifest: OnnxModelManifest;
   let detectedBy: ImportResult['detectedBy'];
   const known = catalogue.models.find((m) => m.sha256 === sha256 && m.bytes === st.size);
   if (known) {
@@ -268,7 +268,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
     const detected = detectContract(abs, io, params, uvr);
     detectedBy = detected.detectedBy;
     const id = params.id ?? slug(abs);
-    manifest = ModelManifestSchema.parse({
+    manifest = parseOnnxManifest({
       ...detected.contract,
       id,
       name: params.name ?? path.basename(abs, path.extname(abs)),
@@ -298,21 +298,21 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
  * its contract is detected as by importModel (catalogue sha256, UVR hash, shapes, `params`),
  * and the manifest lives in memory only. Refuses like importModel.
  */
-export async function modelForOnnxFile(file: string, params: ImportParams = {}, catalogue = loadCatalogue()): Promise<InstalledModel> {
+export async function modelForOnnxFile(file: string, params: ImportParams = {}, catalogue = loadCatalogue()): Promise<OnnxModel> {
   const abs = path.resolve(file);
   const st = await fs.stat(abs).catch(() => null);
   if (!st || !st.isFile()) throw new StemdeckError('model-unknown', `Model file not found: "${file}".`);
   const [sha256, uvrHash] = await Promise.all([sha256File(abs), uvrModelHash(abs)]);
   const io = await inspectOnnx(abs);
   const known = catalogue.models.find((m) => m.sha256 === sha256 && m.bytes === st.size);
-  let manifest: ModelManifest;
+  let manifest: OnnxModelManifest;
   if (known) {
     const detected = detectContract(abs, io, entryImportParams(known), known.uvrHash ? lookupUvrHash(known.uvrHash, catalogue) : undefined);
     manifest = { ...manifestForEntry(known, { tensors: detected.contract.tensors }), files: [{ path: path.basename(abs), sha256, bytes: st.size }] };
   } else {
     const uvr = lookupUvrHash(uvrHash, catalogue);
     const detected = detectContract(abs, io, params, uvr);
-    manifest = ModelManifestSchema.parse({
+    manifest = parseOnnxManifest({
       ...detected.contract,
       id: params.id ?? slug(abs),
       name: params.name ?? path.basename(abs, path.extname(abs)),

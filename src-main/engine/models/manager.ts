@@ -8,8 +8,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StemdeckError } from '../errors.js';
-import type { ModelManifest } from '../manifest.js';
-import { ModelManifestSchema } from '../manifest.js';
+import { ModelManifestSchema, type ModelManifest } from '../manifest.js';
+import { manifestFiles } from '../registry.js';
 import { userModelsDir } from '../paths.js';
 import { releaseSessions } from '../onnx.js';
 import { type CatalogueEntry, findCatalogueEntry, loadCatalogue, lookupUvrHash } from './catalogue.js';
@@ -77,10 +77,10 @@ export async function listUserModels(modelsDir = userModelsDir()): Promise<UserM
     architecture: manifest.architecture,
     io: manifest.io,
     stems: manifest.stems,
-    bytes: manifest.files.reduce((s, f) => s + f.bytes, 0),
+    bytes: manifestFiles(manifest).reduce((s, f) => s + f.bytes, 0),
     license: manifest.license,
     dir,
-    catalogueId: catalogue.models.some((m) => m.id === manifest.id && m.sha256 === manifest.files[0]?.sha256) ? manifest.id : null,
+    catalogueId: catalogue.models.some((m) => m.id === manifest.id && m.sha256 === manifestFiles(manifest)[0]?.sha256) ? manifest.id : null,
   }));
 }
 
@@ -161,7 +161,7 @@ export async function removeModel(id: string, modelsDir = userModelsDir()): Prom
     );
   }
   if (found) {
-    for (const f of found.manifest.files) await releaseSessions(path.resolve(found.dir, f.path)).catch(() => undefined);
+    for (const f of manifestFiles(found.manifest)) await releaseSessions(path.resolve(found.dir, f.path)).catch(() => undefined);
     // Rename first so a half-deleted folder never looks like a model.
     const trash = path.join(modelsDir, `.trash-${id}-${Date.now()}`);
     await fs.rename(found.dir, trash);
