@@ -1,8 +1,13 @@
 /**
  * `npm run bench` — speed and memory of every bundled model (issue 7). Not part of `npm test`.
  *
- *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--batch N] [--threads N]
- *                    [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
+ *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--model ID|PATH]… [--batch N] [--threads N]
+ *                    [--parallel-stages] [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
+ *
+ * `--models` / `--model` (repeatable) bench these installed models instead of the bundled ones:
+ * any id from `stemdeck models list` (bundled or yours, cascades too) or a path to a manifest.
+ * A cascade is benched as one model (all its stages, one separateFile() call);
+ * `--parallel-stages` runs its stages' ONNX Runtime sessions concurrently (SeparateOptions.parallelStages).
  *
  * For each bundled model: a generated stereo test song (ffmpeg, cached in os.tmpdir()) is
  * separated in a child process (so its peak RSS — VmHWM — is the engine's alone), timing
@@ -44,6 +49,7 @@ interface Args {
   chart: boolean;
   ttfa: boolean;
   format: string;
+  parallelStages: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -58,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     chart: true,
     ttfa: true,
     format: 'wav',
+    parallelStages: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -68,7 +75,9 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--json') a.json = true;
     else if (k === '--seconds') a.seconds = Number(next());
-    else if (k === '--models') a.models = next().split(',').filter(Boolean);
+    else if (k === '--models') a.models = [...(a.models ?? []), ...next().split(',').filter(Boolean)];
+    else if (k === '--model') a.models = [...(a.models ?? []), next()];
+    else if (k === '--parallel-stages') a.parallelStages = true;
     else if (k === '--batch') a.batch = Number(next());
     else if (k === '--threads') a.threads = Number(next());
     else if (k === '--format') a.format = next();
@@ -178,7 +187,7 @@ function procStatusKB(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number {
 
 async function child(argv: string[]): Promise<void> {
   const opt = JSON.parse(argv[0]) as {
-    model: string; inputs: string[]; outDir: string; result: string; threads: number | null; format: string;
+    model: string; inputs: string[]; outDir: string; result: string; threads: number | null; format: string; parallelStages: boolean;
   };
   const engine = await import('../src-main/engine/index.js');
   const registry = await engine.loadRegistry();
@@ -198,6 +207,7 @@ async function child(argv: string[]): Promise<void> {
       model,
       format: opt.format as never,
       ...(opt.threads ? { threads: opt.threads } : {}),
+      ...(opt.parallelStages ? { parallelStages: true } : {}),
     });
     fileSeconds.push((performance.now() - f0) / 1000);
     durationSeconds += r.durationSeconds;
@@ -228,7 +238,7 @@ async function runChild(
 ): Promise<ChildResult & { parentHwmKB: number; load: [number, number] }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-bench-run-'));
   const resultFile = path.join(work, 'result.json');
-  const opt = { model, inputs, outDir: path.join(work, 'out'), result: resultFile, threads: args.threads, format: args.format };
+  const opt = { model, inputs, outDir: path.join(work, 'out'), result: resultFile, threads: args.threads, format: args.format, parallelStages: args.parallelStages };
   const nodeArgs = ['--import', 'tsx'];
   if (args.cpuProf) {
     fs.mkdirSync(path.join(resultsDir, 'prof'), { recursive: true });
@@ -428,18 +438,29 @@ function linearSlope(ys: number[]): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { loadRegistry } = await import('../src-main/engine/index.js');
+  const { loadRegistry, isCascadeModel, cascadeStages } = await import('../src-main/engine/index.js');
   const registry = await loadRegistry();
   const bundled = registry.list().filter((m) => m.origin === 'bundled');
-  const ids = args.models ?? bundled.map((m) => m.manifest.id);
-  if (ids.length === 0) throw new Error('no bundled models found in resources/models');
+  // ids of installed models, or manifest paths resolved to their ids (the child resolves the same way)
+  const requested = args.models ?? bundled.map((m) => m.manifest.id);
+  if (requested.length === 0) throw new Error('no bundled models found in resources/models');
+  const targets = new Map<string, string>(); // id → what the child resolves
+  for (const r of requested) {
+    const m = registry.get(r); // unknown ids and missing cascade stages fail here, before any work
+    if (isCascadeModel(m)) {
+      const stages = cascadeStages(m, registry);
+      log(`bench: ${m.manifest.id} is a cascade: ${stages.map((s, k) => `${s.manifest.id} (${m.manifest.cascade.stages[k].keep.join(', ')})`).join(' → ')}`);
+    }
+    targets.set(m.manifest.id, r);
+  }
+  const ids = [...targets.keys()];
   log(`bench: ${ids.join(', ')} on a ${args.seconds}-s song, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const song = await testSong(args.seconds);
   const rows: Row[] = [];
   const detail: Record<string, unknown>[] = [];
   for (const id of ids) {
     log(`bench: ${id} …`);
-    const r = await runChild(args, id, [song], id);
+    const r = await runChild(args, targets.get(id) ?? id, [song], id);
     const peak = Math.max(r.vmHwmKB, r.parentHwmKB) / 1024;
     const row: Row = {
       id,

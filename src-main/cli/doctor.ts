@@ -30,8 +30,8 @@ export interface DoctorReport {
   folders: Record<'appData' | 'library' | 'userModels' | 'bundledModels', { path: string; exists: boolean }>;
   models: {
     default: string | null;
-    bundled: { id: string; architecture: string; trained: boolean }[];
-    user: { id: string; architecture: string; trained: boolean }[];
+    bundled: { id: string; architecture: string; trained: boolean; problem?: string }[];
+    user: { id: string; architecture: string; trained: boolean; problem?: string }[];
     problems: string[];
   };
 }
@@ -97,14 +97,18 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
 
   const models: DoctorReport['models'] = { default: null, bundled: [], user: [], problems: [] };
   try {
-    const { loadRegistry } = await import('../engine/registry.js');
+    const { loadRegistry, modelProblem } = await import('../engine/registry.js');
     const reg = await loadRegistry();
     models.default = reg.defaultId;
+    const cannotRun: string[] = [];
     for (const m of reg.list()) {
-      const e = { id: m.manifest.id, architecture: m.manifest.architecture, trained: m.manifest.trained };
+      // a cascade whose stage model is missing or unfit is listed, with why it cannot run
+      const problem = modelProblem(m, reg);
+      const e = { id: m.manifest.id, architecture: m.manifest.architecture, trained: m.manifest.trained, ...(problem ? { problem } : {}) };
       (m.origin === 'bundled' ? models.bundled : models.user).push(e);
+      if (problem) cannotRun.push(problem);
     }
-    models.problems = reg.problems.map((p) => p.message);
+    models.problems = [...reg.problems.map((p) => p.message), ...cannotRun];
   } catch (e) {
     models.problems.push(errorMessage(e));
   }

@@ -29,11 +29,15 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
   let modelId: string | null = null;
   let modelStems: string[] | undefined;
   if (opts.model !== 'none') {
-    const [{ loadRegistry }, { separateFile }] = await Promise.all([import('../engine/registry.js'), import('../engine/separate.js')]);
+    const [{ loadRegistry, isCascadeModel, cascadeStages }, { separateFile }] = await Promise.all([
+      import('../engine/registry.js'),
+      import('../engine/separate.js'),
+    ]);
     const registry = await loadRegistry();
     const id = opts.model ?? registry.defaultId;
     if (!id) throw new Error('No model is installed; pass --model ID, or --model none for the oracle and floor only.');
     const model = registry.get(id);
+    if (isCascadeModel(model)) cascadeStages(model, registry); // a missing stage model: say so before any work
     modelId = model.manifest.id;
     modelStems = model.manifest.stems;
     if (!model.manifest.trained) warn(`model "${modelId}" is untrained ("trained": false): expect figures near or below the floor.`);

@@ -7,7 +7,7 @@
  * Use the helpers of ./output.js (printJson, error, errorMessage) so errors look the same.
  */
 import type { Command } from 'commander';
-import { error, errorMessage, table } from './output.js';
+import { error, errorMessage, table, warn } from './output.js';
 import { addModelManagerCommands, catalogueListEntries, printCatalogueTable } from './models-manager.js';
 
 /** One entry of `models list --json`: the manifest plus where it comes from and the default flag. */
@@ -25,18 +25,24 @@ export interface ModelListEntry {
   default: boolean;
   origin: 'bundled' | 'user';
   dir: string;
+  /** Why the model cannot run now (a cascade whose stage model is missing or unfit). */
+  problem?: string;
   [key: string]: unknown;
 }
 
 export async function listModels(): Promise<{ entries: ModelListEntry[]; problems: { manifestPath: string; message: string }[] }> {
-  const { loadRegistry } = await import('../engine/registry.js');
+  const { loadRegistry, modelProblem } = await import('../engine/registry.js');
   const registry = await loadRegistry();
-  const entries = registry.list().map((m) => ({
-    ...m.manifest,
-    default: m.manifest.id === registry.defaultId,
-    origin: m.origin,
-    dir: m.dir,
-  }));
+  const entries = registry.list().map((m): ModelListEntry => {
+    const problem = modelProblem(m, registry);
+    return {
+      ...m.manifest,
+      default: m.manifest.id === registry.defaultId,
+      origin: m.origin,
+      dir: m.dir,
+      ...(problem ? { problem } : {}),
+    };
+  });
   return { entries, problems: registry.problems };
 }
 
@@ -74,6 +80,7 @@ export function registerModelsCommand(program: Command): Command {
               m.origin,
             ]);
           process.stdout.write(`${table(rows)}\n* default model\n`);
+          for (const m of entries) if (m.problem) warn(`model "${m.id}" cannot run: ${m.problem}`);
         }
         if (!opts.json) await printCatalogueTable();
         for (const p of problems) error(`skipped invalid model manifest: ${p.message}`);

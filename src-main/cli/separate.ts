@@ -110,7 +110,10 @@ class Progress {
 }
 
 export async function runSeparate(inputs: string[], opts: SeparateCliOptions): Promise<number> {
-  const [{ separateFile }, { loadRegistry }] = await Promise.all([import('../engine/separate.js'), import('../engine/registry.js')]);
+  const [{ separateFile }, { loadRegistry, isCascadeModel, cascadeStages }] = await Promise.all([
+    import('../engine/separate.js'),
+    import('../engine/registry.js'),
+  ]);
 
   // Resolve the model once: a bad model fails every input the same way, so say it once and stop.
   let model: import('../engine/registry.js').InstalledModel;
@@ -125,6 +128,8 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
       if (!/\.onnx$/i.test(id) || !(await import('node:fs')).existsSync(id)) throw e;
       model = await (await import('../engine/models/import.js')).modelForOnnxFile(id);
     }
+    // a cascade: its stage models must be installed and fit (a clear error before any work)
+    if (isCascadeModel(model)) cascadeStages(model, registry);
   } catch (e) {
     const msg = errorMessage(e);
     error(msg);

@@ -17,3 +17,9 @@ export function speedText(m: ModelInfo): string {
   // realtimeFactor: seconds of audio per second of processing (> 1 is faster than real time).
   return `${m.realtimeFactor >= 10 ? Math.round(m.realtimeFactor) : m.realtimeFactor.toFixed(1)}× real time`;
 }
+
+/** A cascade's pipeline, "Stage 1 (vocals) → Stage 2 (drums, bass, other)"; null for a single model. */
+export function pipelineText(m: ModelInfo): string | null {
+  if (!m.stages?.length) return null;
+  return m.stages.map((s) => `${s.name ?? s.model} (${s.keep.join(', ')})`).join(' → ');
+}
