@@ -28,6 +28,9 @@ function lcgInput(n: number, seed: number, amplitude: number): Float32Array {
   return x;
 }
 
+/** Our own bundled models stay ≤ 12 MB; Deezer's Spleeter 2stems ships its original fp32 weights (issue 11). */
+const SIZE_LIMIT_BYTES: Record<string, number> = { 'spleeter-2stems': 80 * 1024 * 1024 };
+
 const ids = existsSync(modelsDir)
   ? readdirSync(modelsDir).filter((d) => existsSync(path.join(modelsDir, d, 'parity.json')))
   : [];
@@ -51,7 +54,8 @@ for (const id of ids) {
     const file = path.join(dir, m.files[0].path);
     const bytes = readFileSync(file);
     assert.equal(bytes.length, m.files[0].bytes, 'bytes');
-    assert.ok(bytes.length <= 12 * 1024 * 1024, 'bundled ONNX ≤ 12 MB');
+    const limit = SIZE_LIMIT_BYTES[id] ?? 12 * 1024 * 1024;
+    assert.ok(bytes.length <= limit, `bundled ONNX ≤ ${limit / 1024 / 1024} MB`);
     assert.equal(createHash('sha256').update(bytes).digest('hex'), m.files[0].sha256, 'sha256');
 
     const p = JSON.parse(readFileSync(path.join(dir, 'parity.json'), 'utf8')) as Parity;
