@@ -27,11 +27,13 @@ def main() -> None:
     ap.add_argument("--eval-json", help="stemdeck eval --json output on the real clip (report only)")
     ap.add_argument("--speed")
     ap.add_argument("--notes", default="", help="limitations paragraph (default: the generic one)")
+    ap.add_argument("--data", choices=["songs", "instrumental"], default="songs",
+                    help="training data described: generated songs with MIR-1K vocals, or --no-vocals accompaniments")
     a = ap.parse_args()
     models = os.path.join(ROOT, "resources", "models")
     real = json.load(open(a.eval_json)) if a.eval_json else None
     write_card(a.id, a.run, os.path.join(models, a.id, "manifest.json"), real, os.path.join(models, f"{a.id}.md"),
-               speed=a.speed, notes=a.notes)
+               speed=a.speed, notes=a.notes, data=a.data)
 
 
 if __name__ == "__main__":

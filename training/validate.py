@@ -252,6 +252,35 @@ training/data/generator.py for every choice):
 """
 
 
+INSTRUMENTAL_DATA_TEXT = """\
+All training audio was generated on this machine by `training/data` with `render_cache --no-vocals`
+(seed-deterministic; see training/data/generator.py): accompaniments only, so these weights do not
+depend on MIR-1K or any other research-only data and may be used for any purpose.
+
+- **Bass / other**: arrangements from **POP909** MIDI (MIT, © 2020 Music X Lab): the songs'
+  PIANO/BRIDGE (sometimes MELODY) tracks with random GM programs plus generated pads, strums,
+  arpeggios and comping from the chord annotations; generated bass lines following the chords
+  (several rhythmic styles, often locked to the kick); 35 % of songs get a rock rhythm guitar through
+  an amp/cabinet simulation, half of those a driven bass. Rendered with fluidsynth and the
+  **FluidR3_GM** soundfont (MIT, Debian fluid-soundfont-gm) or **MuseScore_General** (MIT, Debian
+  musescore-general-soundfont). POP909 songs with number % 10 == 0 are held out.
+- **Drums**: one-shot samples of the **hydrogen-drumkits** kits (per-kit GPL-2+, CC-BY-3.0,
+  CC-BY-SA-3.0 or CC0; see /usr/share/doc/hydrogen-drumkits/copyright) and **sonic-pi-samples**
+  (mostly CC0, some CC-BY-SA-4.0), 12 groove families at 60–200 BPM with fills and humanisation.
+- **No vocals, no MIR-1K karaoke songs.** In the cascade this model receives the song minus
+  Spleeter's vocals; whatever vocal residue is left goes to `other` (the residual stem).
+- **Not used: Debian's game soundtracks** (real instrumental music). They have no drum/bass/other
+  stems, so for a drums/bass/other splitter they give no target; they are used instead to measure
+  vocal leakage on real instrumental music (see the spleeter-2stems card).
+- **Production/augmentation**: per-stem EQ, compression, stereo width, shared synthetic room,
+  level balance; master limiter from none to mastered-loud; random crops, cross-song stem
+  remixing (50 %), per-stem gains, channel swap, polarity flip.
+- `../shared/eval` was never used for training, data selection or tuning; it is only reported.
+"""
+
+DATA_TEXTS = {"songs": DATA_TEXT, "instrumental": INSTRUMENTAL_DATA_TEXT}
+
+
 def _fmt(v):
     return "–" if v is None else (f"{v:.2f}" if isinstance(v, (int, float)) else str(v))
 
@@ -271,7 +300,8 @@ def _sessions(lines: list[dict]) -> list[str]:
 
 
 def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, out_md: str,
-               logs_root: str = os.path.join(HERE, "runs"), speed: str | None = None, notes: str = "") -> None:
+               logs_root: str = os.path.join(HERE, "runs"), speed: str | None = None, notes: str = "",
+               data: str = "songs") -> None:
     """Model card from the run log (training/runs/<run>/log.jsonl), the manifest and the real-clip eval JSON
     (`stemdeck eval --json` output)."""
     man = json.load(open(manifest_path))
@@ -302,13 +332,14 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
            *[f"  - {sess}" for sess in _sessions(lines)],
            f"- Exported checkpoint: best held-out average SDR, step {best['step'] if best else '–'}.",
            f"- Log: training/runs/{run}/log.jsonl; command: see training/train.py.", "",
-           "## Training data and licences", "", DATA_TEXT,
+           "## Training data and licences", "", DATA_TEXTS[data],
            "## Results", "",
            "Whole-track SDR (dB; 10·log10(‖s‖²/‖s−ŝ‖²)).", "",
            "| | " + " | ".join(stems) + " | avg |", "|---" * (len(stems) + 2) + "|"]
     if best:
         v = best["valid"]
-        out.append(f"| held-out generated set (step {best['step']}; centre crops of held-out-singer/held-out-song chunks) | "
+        held = "held-out-song" if data == "instrumental" else "held-out-singer/held-out-song"
+        out.append(f"| held-out generated set (step {best['step']}; centre crops of {held} chunks) | "
                    + " | ".join(_fmt(v.get(s)) for s in stems) + f" | {_fmt(v.get('avg'))} |")
     if real:
         st = real.get("stems", {})
