@@ -29,6 +29,25 @@ const { parentPort, workerData } = require('node:worker_threads');
 const ort = require(workerData.ortPath);
 const sessions = new Map();
 function tensorOut(t) { return { type: t.type, dims: Array.from(t.dims), data: t.data }; }
+let queue = Promise.resolve();
+async function run(m) {
+  const s = sessions.get(m.sid);
+  if (!s) { parentPort.postMessage({ type: 'error', id: m.id, message: 'session released' }); return; }
+  try {
+    const feeds = {};
+    for (const k of Object.keys(m.feeds)) { const f = m.feeds[k]; feeds[k] = new ort.Tensor(f.type, f.data, f.dims); }
+    const t0 = performance.now();
+    const out = await s.run(feeds);
+    const seconds = (performance.now() - t0) / 1000;
+    const outputs = {};
+    const transfer = [];
+    for (const k of Object.keys(out)) { outputs[k] = tensorOut(out[k]); if (out[k].data && out[k].data.buffer) transfer.push(out[k].data.buffer); }
+    try { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }, transfer); }
+    catch (e) { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }); }
+  } catch (e) {
+    parentPort.postMessage({ type: 'error', id: m.id, message: String((e && e.message) || e) });
+  }
+}
 parentPort.on('message', async (m) => {
   if (m.type === 'create') {
     const reasons = [];
@@ -46,22 +65,13 @@ parentPort.on('message', async (m) => {
     }
     parentPort.postMessage({ type: 'error', id: m.id, message: reasons[reasons.length - 1] || 'cannot create session', reasons });
   } else if (m.type === 'run') {
-    const s = sessions.get(m.sid);
-    if (!s) { parentPort.postMessage({ type: 'error', id: m.id, message: 'session released' }); return; }
-    try {
-      const feeds = {};
-      for (const k of Object.keys(m.feeds)) { const f = m.feeds[k]; feeds[k] = new ort.Tensor(f.type, f.data, f.dims); }
-      const t0 = performance.now();
-      const out = await s.run(feeds);
-      const seconds = (performance.now() - t0) / 1000;
-      const outputs = {};
-      const transfer = [];
-      for (const k of Object.keys(out)) { outputs[k] = tensorOut(out[k]); if (out[k].data && out[k].data.buffer) transfer.push(out[k].data.buffer); }
-      try { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }, transfer); }
-      catch (e) { parentPort.postMessage({ type: 'ran', id: m.id, outputs, seconds }); }
-    } catch (e) {
-      parentPort.postMessage({ type: 'error', id: m.id, message: String((e && e.message) || e) });
-    }
+    // one run at a time, timed from its own start: runs queued together (a cascade's two
+    // sessions) would otherwise each count the time of the ones before them
+    const prev = queue;
+    let done;
+    queue = new Promise((r) => { done = r; });
+    await prev;
+    try { await run(m); } finally { done(); }
   } else if (m.type === 'release') {
     const s = sessions.get(m.sid);
     sessions.delete(m.sid);

@@ -187,6 +187,8 @@ test('real clip: one job, one progress bar; the stems sum to the input within 0.
   assert.deepEqual(listFiles(path.join(work, 'cascade')), ['bass.wav', 'drums.wav', 'other.wav', 'vocals.wav'], 'only finished stems');
   assert.equal(r.frames, mixture[0].length);
   assert.ok(r.inferenceSeconds > 0);
+  // the stages share one worker thread here: their runs never overlap, so their times add up to less than the job's
+  assert.ok(r.inferenceSeconds <= r.seconds, `inference ${r.inferenceSeconds.toFixed(2)} s in a ${r.seconds.toFixed(2)} s job`);
   const sep = progress.filter((p) => p.stage === 'separate').map((p) => p.fraction);
   assert.ok(sep.length > 4, 'progress per segment');
   for (let i = 1; i < sep.length; i++) assert.ok(sep[i] >= sep[i - 1], `progress never goes back (${sep[i - 1]} → ${sep[i]})`);
