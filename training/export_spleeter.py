@@ -62,7 +62,8 @@ def main(argv=None):
     ap.add_argument("--id", default=MODEL_ID)
     ap.add_argument("--extension", default="top-mean", choices=["zeros", "average", "top-mean", "last-bin"])
     ap.add_argument("--top-bins", type=int, default=512)
-    ap.add_argument("--overlap", type=float, default=0.25)
+    ap.add_argument("--overlap", type=float, default=0.1,
+                    help="segment overlap (0.1: as good as 0.25 on held-out songs, 17 %% less work; model card)")
     ap.add_argument("--eval-json", help="stemdeck eval --json output on ../shared/eval/musdb18-7s (report only)")
     ap.add_argument("--metrics-only", action="store_true", help="only update the manifest's metrics (no re-export)")
     a = ap.parse_args(argv)
