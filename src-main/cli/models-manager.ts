@@ -5,14 +5,15 @@
  *   stemdeck models install <id> [--accept-terms] [--json]   download + verify + install
  *   stemdeck models import <file.onnx> [--id …] [--n-fft N --compensate X --primary stem]
  *                                      [--stems a,b,c] [--license …] [--replace] [--json]
- *   stemdeck models remove <id> [--json]
+ *   stemdeck models import <cascade.json> [--id …] [--name …] [--license …] [--replace] [--json]
+ *   stemdeck models remove <id> [--force] [--json]   (--force: even if a cascade uses it as a stage)
  *
  * Ctrl-C during an install pauses it (the partial download is kept); running the same install
  * again resumes it with an HTTP Range request.
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { error, errorCode, errorMessage, isInteractive, printJson, table } from './output.js';
+import { error, errorCode, errorMessage, isInteractive, printJson, table, warn } from './output.js';
 
 /** A catalogue entry as listed by `models list --json` (beside the installed models). */
 export interface CatalogueListEntry {
@@ -154,7 +155,7 @@ export function addModelManagerCommands(models: Command): void {
 
   models
     .command('import <file>')
-    .description('import a local .onnx model; its contract is detected from its shapes (UVR MDX-Net files by their hash)')
+    .description('import a local .onnx model (its contract is detected from its shapes, UVR MDX-Net files by their hash) or a cascade manifest .json')
     .option('--id <id>', 'model id (default: from the file name)')
     .option('--name <name>', 'display name')
     .option('--n-fft <n>', 'MDX-Net: the STFT size (e.g. 6144, 7680), when the file is not in UVR\'s table', (v) => Number(v))
@@ -182,7 +183,7 @@ export function addModelManagerCommands(models: Command): void {
         },
       ) => {
         try {
-          const { importModel, ImportParamsSchema } = await import('../engine/models/import.js');
+          const { importCascade, importModel, isCascadeFile, ImportParamsSchema } = await import('../engine/models/import.js');
           const { StemdeckError } = await import('../engine/errors.js');
           const parsed = ImportParamsSchema.safeParse({
             id: opts.id,
@@ -197,6 +198,16 @@ export function addModelManagerCommands(models: Command): void {
           if (!parsed.success) {
             const i = parsed.error.issues[0];
             throw new StemdeckError('invalid-request', `Invalid --${String(i?.path[0] ?? '')}: ${i?.message ?? ''}`);
+          }
+          if (isCascadeFile(file)) {
+            const c = await importCascade(file, { params: parsed.data, replace: opts.replace });
+            const stages = c.manifest.cascade.stages.map((s) => ({ model: s.model, keep: s.keep }));
+            if (opts.json) printJson({ id: c.id, dir: c.dir, io: c.manifest.io, stems: c.manifest.stems, stages });
+            else
+              process.stdout.write(
+                `Imported the cascade ${c.manifest.name} as "${c.id}" (${stages.map((s) => `${s.model} [${s.keep.join(', ')}]`).join(' → ')}) in ${c.dir}\n`,
+              );
+            return;
           }
           const r = await importModel(file, { params: parsed.data, replace: opts.replace });
           if (opts.json)
@@ -213,12 +224,15 @@ export function addModelManagerCommands(models: Command): void {
 
   models
     .command('remove <id>')
-    .description('remove a downloaded or imported model (bundled models stay)')
+    .description('remove a downloaded or imported model (bundled models stay); a stage model of a cascade only with --force')
+    .option('--force', 'remove it even if an installed cascade uses it as a stage (the cascade then cannot run)')
     .option('--json', 'print the result as one JSON line')
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { force?: boolean; json?: boolean }) => {
       try {
         const { removeModel } = await import('../engine/models/manager.js');
-        const r = await removeModel(id);
+        const r = await removeModel(id, undefined, { force: opts.force });
+        if (r.stageOf.length)
+          warn(`the cascade${r.stageOf.length > 1 ? 's' : ''} ${r.stageOf.map((c) => `"${c}"`).join(', ')} cannot run until "${id}" is installed again.`);
         if (opts.json) printJson(r);
         else process.stdout.write(`Removed ${id}\n`);
       } catch (e) {

@@ -63,7 +63,8 @@ export function modelFile(model: OnnxModel, index = 0): string {
   return path.resolve(model.dir, model.manifest.files[index].path);
 }
 
-function formatZodError(e: unknown): string {
+/** The first issues of a zod error as "path: message; …" (for one-line errors). */
+export function formatZodError(e: unknown): string {
   const issues = (e as { issues?: { path: (string | number)[]; message: string }[] }).issues;
   if (!issues) return String(e);
   return issues
@@ -212,13 +213,16 @@ function modelFromPath(p: string, known: Map<string, InstalledModel>): Installed
   );
 }
 
-/** Loads the registry (bundled + user models). Cheap: reads only manifests. */
-export async function loadRegistry(): Promise<ModelRegistry> {
+/**
+ * Loads the registry (bundled + user models). Cheap: reads only manifests. `userDir` (default
+ * userModelsDir()) is the user's models folder, for callers that manage another one.
+ */
+export async function loadRegistry(userDir: string = userModelsDir()): Promise<ModelRegistry> {
   const models = new Map<string, InstalledModel>();
   const problems: RegistryProblem[] = [];
   const bundled = bundledModelsDir();
   scan(bundled, 'bundled', models, problems);
-  scan(userModelsDir(), 'user', models, problems);
+  scan(userDir, 'user', models, problems);
   let defaultId = readDefaultId(bundled);
   if (defaultId && !models.has(defaultId)) defaultId = null;
   if (!defaultId) defaultId = [...models.values()].find((m) => m.origin === 'bundled')?.manifest.id ?? null;
@@ -273,6 +277,11 @@ export function cascadeStages(model: CascadeModel, registry: ModelRegistry): Onn
       );
     return found as OnnxModel;
   });
+}
+
+/** The installed cascades that use `id` as a stage (manifests only). */
+export function cascadesUsing(id: string, registry: ModelRegistry): CascadeModel[] {
+  return registry.list().filter((m): m is CascadeModel => isCascadeModel(m) && m.manifest.cascade.stages.some((s) => s.model === id));
 }
 
 /** Why an installed model cannot run now (a cascade's missing or unfit stage), or null. Manifests only. */

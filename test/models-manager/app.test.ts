@@ -65,4 +65,30 @@ describe('model manager through the app', () => {
     }
     assert.deepEqual(await call('models.remove', { id: 'app-mdx' }), { ok: true });
   });
+
+  it('imports a cascade manifest (.json) of bundled models, lists it once and removes it', async () => {
+    const file = path.join(media, 'app-cascade.json');
+    const stages = [
+      { model: 'demucs-small-v1', keep: ['vocals'] },
+      { model: 'bsrnn-small-v1', keep: ['drums', 'bass', 'other'] },
+    ];
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ id: 'app-cascade', name: 'App cascade', architecture: 'cascade', io: 'cascade', sampleRate: 44100, channels: 2,
+        stems: ['vocals', 'drums', 'bass', 'other'], residual: 'other', cascade: { stages }, trained: true, params: 0, license: 'test', source: 'test' }),
+    );
+    app.guard.choose(file);
+    const r = (await call('models.import', { path: file })) as { ok: boolean; model?: { id: string; io: string; stages?: Array<{ model: string; name: string | null }> } };
+    assert.equal(r.ok, true);
+    assert.equal(r.model?.io, 'cascade');
+    assert.deepEqual(r.model?.stages?.map((s) => s.model), ['demucs-small-v1', 'bsrnn-small-v1']);
+    assert.ok(r.model?.stages?.every((s) => s.name), 'stage names resolved');
+    const listed = ((await call('models.list', {})) as Array<{ id: string; io: string; origin: string; problem?: string }>).filter((m) => m.id === 'app-cascade');
+    assert.equal(listed.length, 1);
+    assert.equal(listed[0].origin, 'user');
+    assert.equal(listed[0].problem, undefined);
+    await assert.rejects(call('models.import', { path: file }), /A model "app-cascade" is already installed; remove it first/);
+    assert.deepEqual(await call('models.remove', { id: 'app-cascade' }), { ok: true });
+    assert.ok(!((await call('models.list', {})) as Array<{ id: string }>).some((m) => m.id === 'app-cascade'));
+  });
 });

@@ -29,7 +29,7 @@ import path from 'node:path';
 import { StemdeckError, isStemdeckError } from '../errors.js';
 import { userModelsDir } from '../paths.js';
 import { type CatalogueEntry, type Contract, manifestForEntry } from './catalogue.js';
-import type { OnnxModelManifest } from '../manifest.js';
+import { isCascade, type ModelManifest, type OnnxModelManifest } from '../manifest.js';
 
 export type DownloadStage = 'checking' | 'downloading' | 'verifying' | 'installing' | 'done';
 
@@ -295,25 +295,33 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** The refusal of an install whose id is taken (the same words for downloads, imports and cascades). */
+export function alreadyInstalled(id: string): StemdeckError {
+  return new StemdeckError('invalid-request', `A model "${id}" is already installed; remove it first (stemdeck models remove ${id}).`);
+}
+
 /**
  * Moves a verified file and its manifest into <modelsDir>/<id> atomically (staging folder +
- * rename). `moveFile` false copies instead (imports keep the user's file).
+ * rename). `moveFile` false copies instead (imports keep the user's file). A manifest without
+ * files (a cascade: `source` null) is installed the same way, alone in its folder.
  */
 export async function installFiles(
   modelsDir: string,
-  manifest: OnnxModelManifest,
-  source: string,
+  manifest: ModelManifest,
+  source: string | null,
   opts: { moveFile: boolean; replace?: boolean },
 ): Promise<string> {
   const target = path.join(modelsDir, manifest.id);
-  if ((await exists(target)) && !opts.replace)
-    throw new StemdeckError('invalid-request', `A model "${manifest.id}" is already installed; remove it first (stemdeck models remove ${manifest.id}).`);
+  if ((await exists(target)) && !opts.replace) throw alreadyInstalled(manifest.id);
   const staging = path.join(modelsDir, `.staging-${manifest.id}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(staging, { recursive: true });
   try {
-    const dest = path.join(staging, manifest.files[0].path);
-    if (opts.moveFile) await fs.rename(source, dest);
-    else await fs.copyFile(source, dest);
+    const files = isCascade(manifest) ? [] : manifest.files;
+    if (source !== null && files.length) {
+      const dest = path.join(staging, files[0].path);
+      if (opts.moveFile) await fs.rename(source, dest);
+      else await fs.copyFile(source, dest);
+    }
     await fs.writeFile(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     if (await exists(target)) {
       const trash = path.join(modelsDir, `.trash-${manifest.id}-${randomBytes(4).toString('hex')}`);

@@ -17,7 +17,7 @@ import { StemdeckError } from '../errors.js';
 import type { OnnxModelManifest } from '../manifest.js';
 import { userModelsDir } from '../paths.js';
 import type { DownloadProgress, ModelDownload } from './download.js';
-import { ImportNeedsParamsError, ImportParamsSchema, importModel, type ImportParams } from './import.js';
+import { ImportNeedsParamsError, ImportParamsSchema, importCascade, importModel, isCascadeFile, type CascadeImportResult, type ImportParams } from './import.js';
 import { listCatalogue, removeModel, startDownload } from './manager.js';
 import { findCatalogueEntry } from './catalogue.js';
 
@@ -58,6 +58,29 @@ export function modelInfoFromManifest(m: OnnxModelManifest): ModelInfo {
     origin: 'user',
     isDefault: false,
     defaultOverlap: m.segment.overlap,
+  };
+}
+
+/** The ModelInfo of an imported cascade (its size and default overlap are its stages', as in models.list). */
+export function modelInfoFromCascade(r: CascadeImportResult): ModelInfo {
+  const m = r.manifest;
+  return {
+    id: m.id,
+    name: m.name,
+    ...(m.description ? { description: m.description } : {}),
+    architecture: m.architecture,
+    io: m.io,
+    stems: m.stems,
+    sampleRate: m.sampleRate,
+    trained: m.trained,
+    params: m.params,
+    sizeBytes: r.stages.reduce((s, st) => s + st.manifest.files.reduce((t, f) => t + f.bytes, 0), 0),
+    license: m.license,
+    source: m.source,
+    origin: 'user',
+    isDefault: false,
+    defaultOverlap: r.stages[0].manifest.segment.overlap,
+    stages: m.cascade.stages.map((s, k) => ({ model: s.model, name: r.stages[k].manifest.name, keep: s.keep })),
   };
 }
 
@@ -199,6 +222,11 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
     'models.import': async ({ path: p, params }) => {
       const real = ctx.checkInput(p);
       try {
+        if (isCascadeFile(real)) {
+          const c = await importCascade(real, { params: importParams(params), modelsDir: modelsDir() });
+          ctx.modelsChanged();
+          return { ok: true, model: modelInfoFromCascade(c), detectedBy: 'cascade' };
+        }
         const r = await importModel(real, { params: importParams(params), modelsDir: modelsDir(), freeSpace: ctx.freeSpace });
         ctx.modelsChanged();
         return { ok: true, model: modelInfoFromManifest(r.manifest), detectedBy: r.detectedBy };

@@ -15,12 +15,17 @@
  *
  * The copy is installed like a download: free space checked, copied into a staging folder with
  * its manifest, renamed to <models>/<id>; the user's file is left where it was.
+ *
+ * A cascade manifest (.json, io "cascade") is imported by importCascade: validated with
+ * CascadeManifestSchema, its stages checked against the installed models (registry
+ * cascadeStages), its id refused when taken, then installed as <models>/<id>/manifest.json the
+ * same atomic way.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { StemdeckError } from '../errors.js';
-import { StemNameSchema, parseOnnxManifest, type OnnxModelManifest } from '../manifest.js';
+import { CascadeManifestSchema, StemNameSchema, parseOnnxManifest, type CascadeManifest, type OnnxModelManifest } from '../manifest.js';
 import { userModelsDir } from '../paths.js';
 import { ort } from '../onnx.js';
 import {
@@ -34,8 +39,8 @@ import {
   mdxSegment,
   uvrStemNames,
 } from './catalogue.js';
-import { defaultFreeSpace, installFiles, sha256File, uvrModelHash } from './download.js';
-import type { OnnxModel } from '../registry.js';
+import { alreadyInstalled, defaultFreeSpace, installFiles, sha256File, uvrModelHash } from './download.js';
+import { cascadeStages, cascadesUsing, formatZodError, installed, loadRegistry, type CascadeModel, type OnnxModel } from '../registry.js';
 
 export interface TensorInfo {
   name: string;
@@ -291,6 +296,83 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
   await fs.mkdir(modelsDir, { recursive: true });
   const dir = await installFiles(modelsDir, manifest, abs, { moveFile: false, replace: opts.replace });
   return { id: manifest.id, dir, manifest, detectedBy, uvrHash };
+}
+
+/** Whether `file` is imported as a cascade manifest (a .json) rather than as an .onnx model. */
+export function isCascadeFile(file: string): boolean {
+  return /\.json$/i.test(file);
+}
+
+export interface CascadeImportResult {
+  id: string;
+  dir: string;
+  manifest: CascadeManifest;
+  /** Its stage models in order, as checked by the registry (cascadeStages). */
+  stages: OnnxModel[];
+}
+
+/**
+ * Imports a cascade manifest (.json): validated with CascadeManifestSchema (`params` may set
+ * id, name, licence), its stage models checked by the registry's cascadeStages (installed, single
+ * models, same rate and channels, having the kept stems), refused when its id is an installed
+ * model's (a user model's is replaced with `replace`, unless another cascade uses it as a stage;
+ * a bundled one never), then written to <modelsDir>/<id>/manifest.json atomically (installFiles).
+ * Nothing is installed when it is refused.
+ */
+export async function importCascade(file: string, opts: ImportOptions = {}): Promise<CascadeImportResult> {
+  const params = ImportParamsSchema.parse(opts.params ?? {});
+  const abs = path.resolve(file);
+  const base = path.basename(abs);
+  const what = 'a cascade manifest is a JSON object with "io": "cascade" and "cascade": {"stages": […]} (see the README, "Cascades")';
+  let text: string;
+  try {
+    text = await fs.readFile(abs, 'utf8');
+  } catch {
+    throw new StemdeckError('input-missing', `${file} does not exist or cannot be read; pick an .onnx model or a cascade manifest .json.`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new StemdeckError('model-contract', `${base} is not valid JSON (${(e as Error).message}); ${what}.`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new StemdeckError('model-contract', `${base} is not a JSON object; ${what}.`);
+  const io = (raw as { io?: unknown }).io;
+  if (io !== 'cascade')
+    throw new StemdeckError(
+      'model-contract',
+      `${base} is not a cascade manifest ("io" is ${io === undefined ? 'missing' : JSON.stringify(io)}). Stemdeck imports .onnx models and cascade manifests; ${what}.`,
+    );
+  const onnxOnly = (['nFft', 'compensate', 'primary', 'secondary', 'stems'] as const).filter((k) => params[k] !== undefined);
+  if (onnxOnly.length)
+    throw new StemdeckError('invalid-request', `${onnxOnly.join(', ')} ${onnxOnly.length > 1 ? 'do' : 'does'} not apply to a cascade; its stage models have their own parameters.`);
+  const parsed = CascadeManifestSchema.safeParse({
+    ...raw,
+    ...(params.id ? { id: params.id } : {}),
+    ...(params.name ? { name: params.name } : {}),
+    ...(params.license ? { license: params.license } : {}),
+  });
+  if (!parsed.success) throw new StemdeckError('model-contract', `${base} is not a valid cascade manifest (${formatZodError(parsed.error)}).`);
+  const manifest = parsed.data;
+  const id = manifest.id;
+  const modelsDir = opts.modelsDir ?? userModelsDir();
+  const registry = await loadRegistry(modelsDir);
+
+  const taken = registry.list().find((m) => m.manifest.id === id);
+  if (taken?.origin === 'bundled')
+    throw new StemdeckError('invalid-request', `A model "${id}" is already installed (bundled with Stemdeck, it cannot be removed); give the cascade another id.`);
+  if (taken && !opts.replace) throw alreadyInstalled(id);
+  const users = taken ? cascadesUsing(id, registry).map((c) => c.manifest.id) : [];
+  if (users.length)
+    throw new StemdeckError(
+      'invalid-request',
+      `Model "${id}" is a stage of the cascade${users.length > 1 ? 's' : ''} ${users.map((u) => `"${u}"`).join(', ')}, and a cascade cannot be a stage; give this cascade another id.`,
+    );
+
+  const stages = cascadeStages(installed(manifest, path.dirname(abs), abs, 'user') as CascadeModel, registry);
+  await fs.mkdir(modelsDir, { recursive: true });
+  const dir = await installFiles(modelsDir, manifest, null, { moveFile: false, replace: opts.replace });
+  return { id, dir, manifest, stages };
 }
 
 /**

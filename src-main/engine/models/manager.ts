@@ -3,13 +3,14 @@
  * installed models, install (download) by catalogue id, import, remove.
  *
  * Installed user models live in <userModelsDir()>/<id>/manifest.json (the layout the registry
- * reads, src-main/engine/registry.ts). Bundled models are never removed here.
+ * reads, src-main/engine/registry.ts). Bundled models are never removed here. A model that an
+ * installed cascade uses as a stage is not removed unless `force` (the cascade could not run).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { StemdeckError } from '../errors.js';
 import { ModelManifestSchema, type ModelManifest } from '../manifest.js';
-import { manifestFiles } from '../registry.js';
+import { cascadesUsing, loadRegistry, manifestFiles } from '../registry.js';
 import { userModelsDir } from '../paths.js';
 import { releaseSessions } from '../onnx.js';
 import { type CatalogueEntry, findCatalogueEntry, loadCatalogue, lookupUvrHash } from './catalogue.js';
@@ -144,9 +145,15 @@ export function startDownload(id: string, opts: Omit<ManagerInstallOptions, 'sig
 
 /**
  * Removes a downloaded or imported model (and any partial download of it). Bundled models
- * cannot be removed. Resolves to the removed folder.
+ * cannot be removed. A stage model of an installed cascade is refused, naming the cascade,
+ * unless `force` (then `stageOf` names the cascades that cannot run until it is back).
+ * Resolves to the removed folders.
  */
-export async function removeModel(id: string, modelsDir = userModelsDir()): Promise<{ id: string; removed: string[] }> {
+export async function removeModel(
+  id: string,
+  modelsDir = userModelsDir(),
+  opts: { force?: boolean } = {},
+): Promise<{ id: string; removed: string[]; stageOf: string[] }> {
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(id)) throw new StemdeckError('invalid-request', `"${id}" is not a model id.`);
   const removed: string[] = [];
   const dir = path.join(modelsDir, id);
@@ -158,6 +165,17 @@ export async function removeModel(id: string, modelsDir = userModelsDir()): Prom
     throw new StemdeckError(
       'model-unknown',
       `No downloaded or imported model "${id}" in ${modelsDir}. Bundled models cannot be removed; see \`stemdeck models list\`.`,
+    );
+  }
+  const stageOf = found ? cascadesUsing(id, await loadRegistry(modelsDir)) : [];
+  if (stageOf.length && !opts.force) {
+    const names = stageOf.map((c) => `"${c.manifest.id}"${c.origin === 'bundled' ? ' (bundled)' : ''}`).join(', ');
+    const removable = stageOf.filter((c) => c.origin === 'user').map((c) => c.manifest.id);
+    throw new StemdeckError(
+      'invalid-request',
+      `Model "${id}" is a stage of the cascade${stageOf.length > 1 ? 's' : ''} ${names}; ` +
+        (removable.length ? `remove the cascade first (${removable.map((c) => `stemdeck models remove ${c}`).join(', ')}), or ` : '') +
+        `remove "${id}" anyway with \`stemdeck models remove ${id} --force\` (${stageOf.length > 1 ? 'they' : 'the cascade'} then cannot run until "${id}" is installed again).`,
     );
   }
   if (found) {
@@ -174,5 +192,5 @@ export async function removeModel(id: string, modelsDir = userModelsDir()): Prom
     await fs.rm(partial, { recursive: true, force: true });
     removed.push(partial);
   }
-  return { id, removed };
+  return { id, removed, stageOf: stageOf.map((c) => c.manifest.id) };
 }
