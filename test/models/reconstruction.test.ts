@@ -15,7 +15,7 @@ import { isolateHome, realClip, tempDir } from '../engine/helpers.js';
 const SR = 44100;
 const SPLIT_HZ = 11025; // Spleeter's U-Nets see bins below 11 kHz only (1024 of 2049 at nFft 4096)
 /** Stems that must carry their own band above 11 kHz (not only via the residual). */
-const AIR_MODELS = new Set(['spleeter-2stems']);
+const AIR_MODELS = new Set(['spleeter-2stems', 'spleeter-vocals']);
 
 isolateHome();
 
