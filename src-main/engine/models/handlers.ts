@@ -40,8 +40,8 @@ function apiError(e: unknown): ApiError {
   return { code: 'internal', message: `Internal error: ${(e as Error)?.message ?? String(e)}. Please report it.` };
 }
 
-/** The ModelInfo of an imported (single ONNX) model. */
-export function modelInfoFromManifest(m: OnnxModelManifest): ModelInfo {
+/** The ModelInfo fields a user model takes straight from its manifest (either kind). */
+function userModelInfo(m: OnnxModelManifest | CascadeImportResult['manifest'], sizeBytes: number, defaultOverlap: number): ModelInfo {
   return {
     id: m.id,
     name: m.name,
@@ -52,34 +52,26 @@ export function modelInfoFromManifest(m: OnnxModelManifest): ModelInfo {
     sampleRate: m.sampleRate,
     trained: m.trained,
     params: m.params,
-    sizeBytes: m.files.reduce((s, f) => s + f.bytes, 0),
+    sizeBytes,
     license: m.license,
     source: m.source,
     origin: 'user',
     isDefault: false,
-    defaultOverlap: m.segment.overlap,
+    defaultOverlap,
   };
+}
+
+/** The ModelInfo of an imported (single ONNX) model. */
+export function modelInfoFromManifest(m: OnnxModelManifest): ModelInfo {
+  return userModelInfo(m, m.files.reduce((s, f) => s + f.bytes, 0), m.segment.overlap);
 }
 
 /** The ModelInfo of an imported cascade (its size and default overlap are its stages', as in models.list). */
 export function modelInfoFromCascade(r: CascadeImportResult): ModelInfo {
   const m = r.manifest;
+  const sizeBytes = r.stages.reduce((s, st) => s + st.manifest.files.reduce((t, f) => t + f.bytes, 0), 0);
   return {
-    id: m.id,
-    name: m.name,
-    ...(m.description ? { description: m.description } : {}),
-    architecture: m.architecture,
-    io: m.io,
-    stems: m.stems,
-    sampleRate: m.sampleRate,
-    trained: m.trained,
-    params: m.params,
-    sizeBytes: r.stages.reduce((s, st) => s + st.manifest.files.reduce((t, f) => t + f.bytes, 0), 0),
-    license: m.license,
-    source: m.source,
-    origin: 'user',
-    isDefault: false,
-    defaultOverlap: r.stages[0].manifest.segment.overlap,
+    ...userModelInfo(m, sizeBytes, r.stages[0].manifest.segment.overlap),
     stages: m.cascade.stages.map((s, k) => ({ model: s.model, name: r.stages[k].manifest.name, keep: s.keep })),
   };
 }
