@@ -16,7 +16,7 @@ import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
 import { isCascadeModel, loadRegistry, manifestFiles, modelProblem, type InstalledModel, type ModelRegistry } from '../engine/registry.js';
 import { exportSong, safeFileName, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
-import { readWavChunks, readWavInfo } from '../library/wav.js';
+import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
 import { Library, hashFile } from '../library/library.js';
 import { EngineHost, type SpawnHost } from './host.js';
 import { SettingsStore } from './settings.js';

@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { JobSchema, type ApiError, type Job, type SeparationSettings } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
-import { writeJsonAtomic } from '../library/atomic.js';
+import { writeJsonAtomic } from '../engine/output/atomic.js';
 import type { Library } from '../library/library.js';
 import { songIdFor } from '../library/library.js';
 import type { FromHost, ToHost } from './protocol.js';

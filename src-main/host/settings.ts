@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_SETTINGS, SettingsSchema, type Settings } from '../api/contract.js';
-import { writeJsonAtomic } from '../library/atomic.js';
+import { writeJsonAtomic } from '../engine/output/atomic.js';
 
 export class SettingsStore {
   private value: Settings = { ...DEFAULT_SETTINGS };

@@ -10,8 +10,8 @@ import { encodePeaks, PeaksBuilder, PEAKS_LEVELS } from '../api/peaks.js';
 import { defaultMix } from '../shared/mix-law.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
 import { ffmpegPath } from '../engine/decode.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
-import { readWavChunks, readWavInfo } from './wav.js';
+import { writeFileAtomic, writeJsonAtomic } from '../engine/output/atomic.js';
+import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
 
 export interface FinalizeOptions {
   staging: string;

@@ -17,7 +17,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { SongSchema, type MixStateT, type SeparationSettings, type Song, type SongSummary } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
-import { fsyncDir, removeStaleTemps, writeJsonAtomic } from './atomic.js';
+import { fsyncDir, removeStaleTemps, writeJsonAtomic } from '../engine/output/atomic.js';
 
 export async function hashFile(file: string): Promise<{ hash: string; bytes: number }> {
   const h = crypto.createHash('sha256');

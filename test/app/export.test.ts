@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { App } from '../../src-main/host/app.js';
 import { exportSong, readStemAtom } from '../../src-main/engine/export.js';
-import { readWavChunks, readWavInfo, encodeSamples, wavHeader } from '../../src-main/library/wav.js';
+import { readWavChunks, readWavInfo, encodeSamples, wavHeader } from '../../src-main/engine/output/wav.js';
 import { mixdown, applyPreset, type MixState } from '../../src-main/shared/mix-law.js';
 import { locateFfmpeg } from '../../src-main/engine/ffmpeg.js';
 import { decodeAll } from '../../src-main/engine/decode.js';

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { fork } from 'node:child_process';
 import { Library, songIdFor, hashFile } from '../../src-main/library/library.js';
 import { finalizeSong } from '../../src-main/library/finalize.js';
-import { writeJsonAtomic } from '../../src-main/library/atomic.js';
-import { encodeSamples, wavHeader } from '../../src-main/library/wav.js';
+import { writeJsonAtomic } from '../../src-main/engine/output/atomic.js';
+import { encodeSamples, wavHeader } from '../../src-main/engine/output/wav.js';
 import { SongSchema } from '../../src-main/api/contract.js';
 import { tempDir } from './helpers.js';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from '../../src-main/library/wav.js';
+import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from '../../src-main/engine/output/wav.js';
 import { PeaksBuilder, encodePeaks, parsePeaks } from '../../src-main/api/peaks.js';
 import { decodeAll } from '../../src-main/engine/decode.js';
 import { tempDir } from './helpers.js';

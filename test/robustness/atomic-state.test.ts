@@ -1,6 +1,6 @@
 // The app's own state files survive a kill at any moment (issue 7 §4): a child rewrites
 // settings.json (SettingsStore), queue.json and a song.json (writeJsonAtomic, A1's
-// src-main/library/atomic.ts) in a tight loop; we SIGKILL it at random moments, then every file
+// src-main/engine/output/atomic.ts) in a tight loop; we SIGKILL it at random moments, then every file
 // must parse and carry a matching checksum (never torn, never empty), and the temp files a killed
 // writer leaves are hidden and removed by removeStaleTemps / Library.init.
 import { test, after } from 'node:test';
@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemps } from '../../src-main/library/atomic.js';
+import { removeStaleTemps } from '../../src-main/engine/output/atomic.js';
 import { SettingsStore } from '../../src-main/host/settings.js';
 import { DEFAULT_SETTINGS, SettingsSchema } from '../../src-main/api/contract.js';
 import { tempDir } from './helpers.js';

@@ -3,7 +3,7 @@
 // Each JSON payload carries its own length and a checksum, so a torn file is detected.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { writeJsonAtomic } from '../../../src-main/library/atomic.js';
+import { writeJsonAtomic } from '../../../src-main/engine/output/atomic.js';
 import { SettingsStore } from '../../../src-main/host/settings.js';
 
 const [home, , songId] = process.argv.slice(2);

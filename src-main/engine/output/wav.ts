@@ -4,7 +4,7 @@
  * Reads PCM 16/24/32-bit int and 32-bit float (plain and WAVE_FORMAT_EXTENSIBLE).
  */
 import fs from 'node:fs/promises';
-import { StemdeckError } from '../engine/errors.js';
+import { StemdeckError } from '../errors.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
