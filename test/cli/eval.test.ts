@@ -10,7 +10,7 @@ import path from 'node:path';
 import { decodeAll } from '../../src-main/engine/decode.js';
 import { findTracks, oracleIrm } from '../../src-main/engine/eval.js';
 import { bssEvalV4Sdr, nanMedian } from '../../src-main/engine/metrics.js';
-import { clipDir, ffmpeg, fixtureModel, makeAudio, realClip, runCli, tempDir } from './helpers.js';
+import { clipDir, ffmpeg, fixtureModel, makeAudio, realClip, repoRoot, runCli, tempDir } from './helpers.js';
 
 const STEMS = ['vocals', 'drums', 'bass', 'other'] as const;
 /** ../shared/eval/musdb18-7s/README.md */
@@ -75,18 +75,40 @@ test('eval --model none on the real clip reproduces the README table (floor and 
   }
 });
 
-test('eval with the default model on the real clip: sdr, csdr, sisdr per stem beside oracle and floor', async () => {
+/**
+ * The default model's own figures on this clip, from its manifest (`metrics["musdb18-7s"].sdr`,
+ * the numbers on its model card), so the floor follows whichever model is the default.
+ */
+function defaultModelClipSdr(): { id: string; sdr: Record<string, number> } {
+  const models = path.join(repoRoot, 'resources', 'models');
+  const id = (JSON.parse(fs.readFileSync(path.join(models, 'index.json'), 'utf8')) as { default: string }).default;
+  const manifest = JSON.parse(fs.readFileSync(path.join(models, id, 'manifest.json'), 'utf8')) as {
+    metrics?: Record<string, { sdr?: Record<string, number> }>;
+  };
+  const sdr = manifest.metrics?.['musdb18-7s']?.sdr;
+  assert.ok(sdr, `the default model ${id} has no metrics["musdb18-7s"].sdr in its manifest: measure it (npm run metrics)`);
+  return { id, sdr };
+}
+/** How far (dB) below its recorded whole-track SDR a stem may score before the test fails. */
+const SDR_TOLERANCE_DB = 0.3;
+
+test('eval with the default model on the real clip: each stem scores its recorded SDR (a swapped or silent stem fails)', async () => {
+  const expected = defaultModelClipSdr();
   const r = await runCli(['eval', '--dataset', clipDir, '--json', '--threads', '2']);
   assert.equal(r.code, 0, r.stderr);
   const rep = r.json[0] as { model: string; tracks: number; stems: Record<string, Record<string, number>> };
-  assert.equal(typeof rep.model, 'string');
+  assert.equal(rep.model, expected.id);
   assert.equal(rep.tracks, 1);
   for (const s of STEMS) {
     const x = rep.stems[s];
     assert.deepEqual(Object.keys(x).sort(), ['csdr', 'floor', 'oracle', 'sdr', 'sisdr']);
     for (const k of ['sdr', 'csdr', 'sisdr'] as const) assert.ok(Number.isFinite(x[k]), `${s}.${k} = ${x[k]}`);
     assert.ok(x.sdr < x.oracle + 1, `${s}: a model beating the masking oracle by > 1 dB is suspicious`);
+    assert.equal(typeof expected.sdr[s], 'number', `${expected.id}'s manifest records no ${s} SDR`);
+    const floor = expected.sdr[s] - SDR_TOLERANCE_DB;
+    assert.ok(x.sdr >= floor, `${s}: SDR ${x.sdr.toFixed(2)} dB < ${floor.toFixed(2)} dB (${expected.id}'s recorded ${expected.sdr[s]} dB − ${SDR_TOLERANCE_DB})`);
   }
+  console.log(`# ${rep.model} on the real clip, SDR dB: ${STEMS.map((s) => `${s} ${rep.stems[s].sdr.toFixed(2)}`).join(', ')}`);
 });
 
 test('eval finds track folders (mixture + stem files) and reports errors for an empty dataset', async () => {
