@@ -1,7 +1,9 @@
 /**
- * Export: chosen stems and mixdowns as WAV 16/24/32f, FLAC and MP3; the mixdown equals the shared
- * mix law's offline mix of the same mixer state (−60 dB, 32-bit float; −80 dB after FLAC's 24 bits);
- * presets; NI Stems (.stem.mp4: five AAC streams + moov/udta/stem JSON); drag-out files.
+ * Export: chosen stems and mixdowns as WAV 16/24/32f, FLAC and MP3; the mixdown equals the mix of
+ * the same mixer state computed here from the stems by the README's law (fader dB, solo/mute,
+ * StereoPannerNode's equal-power pan), not by the export's own `mixdown()` (−120 dB, 32-bit float;
+ * −80 dB after 24 bits); presets; NI Stems (.stem.mp4: five AAC streams + moov/udta/stem JSON, each
+ * stem stream matched to its own stem by correlation); drag-out of every lane and of the mix.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { App } from '../../src-main/host/app.js';
 import { exportSong, readStemAtom } from '../../src-main/engine/export.js';
 import { readWavChunks, readWavInfo, encodeSamples, wavHeader } from '../../src-main/engine/output/wav.js';
-import { mixdown, applyPreset, type MixState } from '../../src-main/shared/mix-law.js';
+import type { LaneMix, MixState } from '../../src-main/shared/mix-law.js';
 import { locateFfmpeg } from '../../src-main/engine/ffmpeg.js';
 import { decodeAll } from '../../src-main/engine/decode.js';
 import { isolatedHome, tempDir, makeSong, waitJobEnd } from './helpers.js';
@@ -43,7 +45,7 @@ async function readAll(file: string): Promise<Float32Array[]> {
   return out;
 }
 
-function errDb(a: Float32Array[], b: Float32Array[]): number {
+function errDb(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   let e = 0;
   let p = 0;
   for (let c = 0; c < a.length; c++)
@@ -53,6 +55,53 @@ function errDb(a: Float32Array[], b: Float32Array[]): number {
       p += a[c][i] * a[c][i];
     }
   return 10 * Math.log10(e / p);
+}
+
+/**
+ * One lane through GainNode(10^(dB/20)) → StereoPannerNode(pan) → master GainNode, by the Web Audio
+ * spec's equal-power rule for a stereo input: pan ≤ 0: x = pan + 1, L = inL + inR·cos(xπ/2),
+ * R = inR·sin(xπ/2); pan > 0: x = pan, L = inL·cos(xπ/2), R = inR + inL·sin(xπ/2).
+ * Stereo planar [2][frames] in and out, float64.
+ */
+function lane(audio: Float32Array[], l: LaneMix, masterDb: number): Float64Array[] {
+  const g = 10 ** (l.volumeDb / 20) * 10 ** (masterDb / 20);
+  const x = l.pan <= 0 ? l.pan + 1 : l.pan;
+  const c = Math.cos((x * Math.PI) / 2);
+  const s = Math.sin((x * Math.PI) / 2);
+  const [L, R] = audio;
+  const out = [new Float64Array(L.length), new Float64Array(L.length)];
+  for (let i = 0; i < L.length; i++) {
+    out[0][i] = g * (l.pan <= 0 ? L[i] + R[i] * c : L[i] * c);
+    out[1][i] = g * (l.pan <= 0 ? R[i] * s : R[i] + L[i] * s);
+  }
+  return out;
+}
+
+/** The mix of `stems` under `m`: any solo → only soloed lanes sound; mute wins. Planar [2][frames]. */
+function lawMix(m: MixState): Float32Array[] {
+  const solo = Object.values(m.lanes).some((l) => l.solo);
+  const out = [new Float64Array(N), new Float64Array(N)];
+  for (const st of stems) {
+    const l = m.lanes[st.name];
+    if (l.mute || (solo && !l.solo)) continue;
+    const y = lane(st.audio, l, m.masterDb);
+    for (let c = 0; c < 2; c++) for (let i = 0; i < N; i++) out[c][i] += y[c][i];
+  }
+  return out.map((c) => Float32Array.from(c));
+}
+
+/** Normalised correlation Σab / √(Σa²·Σb²) over both channels and the first n frames. */
+function correlation(a: ArrayLike<number>[], b: ArrayLike<number>[], n: number): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let c = 0; c < 2; c++)
+    for (let i = 0; i < n; i++) {
+      ab += a[c][i] * b[c][i];
+      aa += a[c][i] ** 2;
+      bb += b[c][i] ** 2;
+    }
+  return ab / Math.sqrt(aa * bb);
 }
 
 const mix: MixState = {
@@ -83,10 +132,7 @@ before(() => {
 });
 
 test('mixdown (wav32f) equals the mix law offline mix; wav16/24 within their precision', async () => {
-  const expected = mixdown(
-    stems.map((s) => ({ stem: s.name, audio: s.audio })),
-    mix,
-  );
+  const expected = lawMix(mix);
   for (const [format, limit] of [
     ['wav32f', -120],
     ['wav24', -80],
@@ -119,10 +165,11 @@ test('stems + preset as FLAC and MP3 (decoded by ffmpeg)', async () => {
   const vocals = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2 });
   assert.ok(errDb(stems[0].audio, vocals) < -80);
   const inst = await decodeAll(files[2].path, { sampleRate: 44100, channels: 2 });
-  const expected = mixdown(
-    stems.map((s) => ({ stem: s.name, audio: s.audio })),
-    applyPreset(mix, 'instrumental', ['vocals', 'drums', 'bass', 'other']),
-  );
+  // instrumental: vocals muted, every other lane unmuted (bass too), faders and pans kept
+  const expected = lawMix({
+    masterDb: mix.masterDb,
+    lanes: Object.fromEntries(stems.map((s) => [s.name, { ...mix.lanes[s.name], mute: s.name === 'vocals', solo: false }])),
+  });
   assert.ok(errDb(expected, inst) < -80);
   const mp3 = await exportSong({ stems, title: 'T', select: [], mixdown: true, preset: null, mixer: mix, format: 'mp3', outDir: path.join(dir, 'mp3') });
   const probe = spawnSync(locateFfmpeg().path, ['-hide_banner', '-i', mp3[0].path], { encoding: 'utf8' });
@@ -145,15 +192,25 @@ test('NI Stems: five AAC streams, stem metadata box, master first', async () => 
   );
   assert.ok(meta.mastering_dsp);
   for (const s of meta.stems) assert.match(s.color, /^#[0-9A-F]{6}$/i);
-  // The master track is the mixdown; stream 4 (vocals) is the vocal stem at its fader/pan.
+  // Stream 0 is the mixdown; streams 1–4 are drums, bass, other, vocals, each at its fader/pan
+  // with mute and solo cleared (the muted bass too).
   const master = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2, stream: 0 });
-  const expected = mixdown(
-    stems.map((s) => ({ stem: s.name, audio: s.audio })),
-    mix,
-  );
+  const expected = lawMix(mix);
   const n = Math.min(expected[0].length, master[0].length);
   assert.ok(Math.abs(master[0].length - N) < 4096, `master length ${master[0].length}`);
   assert.ok(errDb(expected.map((c) => c.subarray(0, n)), master.map((c) => c.subarray(0, n))) < -20, 'master ≈ mixdown (AAC)');
+  const order = ['drums', 'bass', 'other', 'vocals'];
+  const open = Object.fromEntries(stems.map((s) => [s.name, lane(s.audio, { ...mix.lanes[s.name], mute: false, solo: false }, mix.masterDb)]));
+  for (const [k, name] of order.entries()) {
+    const got = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2, stream: k + 1 });
+    const m = Math.min(N, got[0].length);
+    const r = order.map((other) => correlation(got, open[other], m));
+    assert.ok(r[k] > 0.99, `stream ${k + 1} vs ${name}: correlation ${r[k].toFixed(3)} (all: ${r.map((x) => x.toFixed(2)).join(', ')})`);
+    for (const [j, other] of order.entries())
+      if (j !== k) assert.ok(Math.abs(r[j]) < 0.1, `stream ${k + 1} (${name}) correlates ${r[j].toFixed(3)} with ${other}`);
+    const e = errDb(open[name].map((c) => c.subarray(0, m)), got.map((c) => c.subarray(0, m)));
+    assert.ok(e < -20, `stream ${k + 1} ≈ ${name} at its fader/pan (AAC): ${e.toFixed(1)} dB`);
+  }
   const none = fs.readdirSync(out).filter((x) => x.startsWith('.'));
   assert.deepEqual(none, []);
 });
@@ -174,13 +231,38 @@ test('export.run and dragout.prepare through the app with a real separated song'
       assert.equal(f.ref?.root, 'exports');
       assert.equal(app.guard.resolveMedia(f.ref!), fs.realpathSync(f.path));
     }
-    const drag = await app.dragOut({ songId: job.songId!, target: 'vocals' });
-    assert.equal(drag.ref.root, 'dragout');
-    assert.equal(drag.fileName, 'Export Me - Vocals.wav');
-    const info = await readWavInfo(drag.path);
-    assert.equal(info.bitsPerSample, 24);
-    const mixFile = await app.dragOut({ songId: job.songId!, target: 'mixdown', mixer: { masterDb: 0, lanes: { vocals: { volumeDb: 0, pan: 0, mute: true, solo: false } } } });
-    assert.ok(fs.statSync(mixFile.path).size > 1000);
+    // The identity model's stems are all the input; give each lane its own tone in the library so
+    // a drag-out of one lane that carries another lane's audio is caught.
+    const song = app.library.get(job.songId!);
+    const lanes: Record<string, Float32Array[]> = {};
+    for (const [i, st] of song.stems.entries()) {
+      const file = path.join(app.library.songDir(song.id), st.file);
+      const { frames } = await readWavInfo(file);
+      lanes[st.name] = tone(frames, 300 + 700 * i, i, 0.3);
+      fs.writeFileSync(file, Buffer.concat([wavHeader('wav32f', 44100, 2, frames), encodeSamples('wav32f', lanes[st.name])]));
+    }
+    assert.deepEqual(Object.keys(lanes), ['vocals', 'other']);
+    for (const name of Object.keys(lanes)) {
+      const drag = await app.dragOut({ songId: job.songId!, target: name });
+      assert.equal(drag.ref.root, 'dragout');
+      assert.equal(drag.fileName, `Export Me - ${name[0].toUpperCase()}${name.slice(1)}.wav`);
+      const info = await readWavInfo(drag.path);
+      assert.equal(info.bitsPerSample, 24);
+      const got = await readAll(drag.path);
+      for (const other of Object.keys(lanes)) {
+        const e = errDb(lanes[other], got);
+        if (other === name) assert.ok(e < -80, `drag-out of ${name} = the ${name} stem: ${e.toFixed(1)} dB`);
+        else assert.ok(e > -1, `drag-out of ${name} is not the ${other} stem: ${e.toFixed(1)} dB`);
+      }
+    }
+    // the mix with vocals muted and other at −6 dB panned right: other's lane alone
+    const dragMix: MixState = {
+      masterDb: 0,
+      lanes: { vocals: { volumeDb: 0, pan: 0, mute: true, solo: false }, other: { volumeDb: -6, pan: 0.5, mute: false, solo: false } },
+    };
+    const mixFile = await app.dragOut({ songId: job.songId!, target: 'mixdown', mixer: dragMix });
+    const e = errDb(lane(lanes.other, dragMix.lanes.other, 0), await readAll(mixFile.path));
+    assert.ok(e < -80, `drag-out of the mix = the other lane at −6 dB, pan 0.5: ${e.toFixed(1)} dB`);
     // Chosen export folder outside the allowed ones is refused; a chosen one works.
     const target = tempDir('stemdeck-target-');
     await assert.rejects(app.exportRun({ songId: job.songId!, stems: ['vocals'], mixdown: false, preset: null, format: 'wav16', outDir: target }), /may not access/);
