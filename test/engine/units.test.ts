@@ -76,8 +76,12 @@ test('magnitude-mask with Wiener iterations: two identical stems each get half, 
   await writeAudio(input, x, 44100, 'wav');
   const r = await separateFile({ input, outDir: path.join(dir, 'out'), model: path.join(mdir, 'manifest.json'), residual: false });
   const v = await decodeAll(r.outputs.vocals, { sampleRate: 44100, channels: 2 });
+  const o = await decodeAll(r.outputs.other, { sampleRate: 44100, channels: 2 });
   const half = x.map((ch) => ch.map((s) => s / 2));
   assert.ok(errorDb(half, v) < -60, `vocals = mixture / 2: ${errorDb(half, v).toFixed(1)} dB`);
+  assert.ok(errorDb(half, o) < -60, `other = mixture / 2: ${errorDb(half, o).toFixed(1)} dB`);
+  const sum = v.map((ch, c) => ch.map((s, i) => s + o[c][i]));
+  assert.ok(errorDb(x, sum) < -60, `vocals + other = mixture: ${errorDb(x, sum).toFixed(1)} dB`);
 });
 
 test('normalize "mixture-std": the engine normalises around the model and undoes it (identity stays identity)', async () => {
