@@ -48,7 +48,7 @@ _limit_blas_threads()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from data.dataset import ChunkCache, sample_item, to_model_order  # noqa: E402
+from data.dataset import ChunkCache, sample_item, sample_real_karaoke, to_model_order  # noqa: E402
 from models import build_model, count_params  # noqa: E402
 from validate import eval_generated, valid_items  # noqa: E402
 
@@ -98,6 +98,10 @@ def main() -> None:
     ap.add_argument("--procs", type=int, default=1,
                     help="data-parallel processes (gradients averaged each step); on 2 cores, --procs 2 --threads 1 "
                          "trains faster than one process with 2 threads. --batch is per process")
+    ap.add_argument("--real-acc", default=None,
+                    help="pool of real instrumental music (python -m training.data.soundtracks) mixed under generated "
+                         "vocal stems as accompaniment-only items")
+    ap.add_argument("--p-real-acc", type=float, default=0.3, help="share of a batch's items drawn from --real-acc")
     ap.add_argument("--rank", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.procs > 1 and a.rank is None:
@@ -173,6 +177,10 @@ def train(a, rank: int) -> None:
         time.sleep(20)
         cache.refresh()
     vitems = valid_items(a.cache, a.valid_items, model.segment)
+    pool = None
+    if a.real_acc:
+        from data.soundtracks import SoundtrackPool
+        pool = SoundtrackPool(a.real_acc)
 
     cpu0, wall0 = time.process_time(), time.time()
     base_cpu, base_wall = state["cpu_seconds"], state["wall_seconds"]
@@ -255,7 +263,8 @@ def train(a, rank: int) -> None:
         if time.time() - t_refresh > 120:
             cache.refresh()
             t_refresh = time.time()
-        items = [sample_item(cache, model.segment, rng, a.p_remix) for _ in range(a.batch)]
+        items = [sample_real_karaoke(cache, pool, model.segment, rng) if pool and rng.random() < a.p_real_acc
+                 else sample_item(cache, model.segment, rng, a.p_remix) for _ in range(a.batch)]
         norm = [to_model_order(x, model.stems) for x, acc in items if not acc]
         karaoke = [x for x, acc in items if acc]
         for g in opt.param_groups:
@@ -273,7 +282,8 @@ def train(a, rank: int) -> None:
             x = np.stack(karaoke)
             voc = torch.from_numpy(x[:, CACHE_STEMS.index("vocals")])
             acc_t = torch.from_numpy(x[:, [i for i, s in enumerate(CACHE_STEMS) if s != "vocals"]].sum(1))
-            loss = acc_loss(model, voc + acc_t, voc, acc_t) * (len(karaoke) / n_all)
+            own = getattr(model, "acc_loss", None)   # a model's own loss for stem-less accompaniments
+            loss = (own(voc + acc_t, voc, acc_t) if own else acc_loss(model, voc + acc_t, voc, acc_t)) * (len(karaoke) / n_all)
             loss.backward()
             loss_total += float(loss)
         if world > 1:

@@ -95,3 +95,37 @@ def sample_item(cache: ChunkCache, n: int, rng: np.random.Generator, p_remix: fl
 def to_model_order(x: np.ndarray, stems: list[str]) -> np.ndarray:
     """[4, ...] in cache order → [len(stems), ...] in the model's stem order."""
     return np.stack([x[CACHE_STEMS.index(s)] for s in stems])
+
+
+def sample_real_karaoke(cache: ChunkCache, pool, n: int, rng: np.random.Generator):
+    """A real accompaniment (data/soundtracks.py pool) under a generated song's vocal stem:
+    → (stems [4, 2, n] in CACHE_STEMS order with the accompaniment in 'other', acc=True).
+    Vocals sit 8 dB below to 2 dB above the accompaniment (RMS), as in produced songs."""
+    vi = CACHE_STEMS.index("vocals")
+    for _ in range(20):
+        fn = cache.files[rng.integers(len(cache.files))]
+        if fn in cache.acc:
+            continue
+        voc = _crop(cache.load(fn), n, rng, stem=vi)
+        rv = float(np.sqrt(np.mean(voc ** 2)))
+        if rv < 10 ** (-50 / 20):
+            continue
+        acc = pool.excerpt(n, rng)
+        ra = float(np.sqrt(np.mean(acc ** 2))) + 1e-8
+        voc = voc * np.float32(ra / rv * 10 ** (rng.uniform(-8, 2) / 20))
+        if rng.random() < 0.5:
+            voc = voc[::-1]
+        x = np.zeros((4, 2, n), dtype=np.float32)
+        x[CACHE_STEMS.index("other")] = acc
+        x[vi] = voc
+        if rng.random() < 0.5:
+            x = -x
+        mix = x.sum(0)
+        r = float(np.sqrt(np.mean(mix ** 2)))
+        lvl = 20 * np.log10(max(r, 1e-8))
+        g = 10 ** ((np.clip(lvl, -35, -8) - lvl) / 20)
+        pk = float(np.max(np.abs(mix))) * g
+        if pk > 1:
+            g /= pk
+        return np.ascontiguousarray(x * np.float32(g)), True
+    return sample_item(cache, n, rng)

@@ -91,6 +91,9 @@ PAPER_PARAMS = None  # the paper does not state a parameter count we could verif
 
 
 def build(config="small", **kw):
+    if config == "spleeter":   # the Spleeter-initialised transfer (scunet_spleeter.py)
+        from .scunet_spleeter import build as build_transfer
+        return build_transfer(**kw)
     cfg = dict(CONFIGS[config])
     cfg.update(kw)
     return SCUNet(**cfg)
