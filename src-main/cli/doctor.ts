@@ -30,6 +30,8 @@ export interface DoctorReport {
   folders: Record<'appData' | 'library' | 'userModels' | 'bundledModels', { path: string; exists: boolean }>;
   models: {
     default: string | null;
+    /** Why the default model cannot be used (broken or missing manifest, damaged file, missing stage); absent when it can. */
+    defaultProblem?: string;
     bundled: { id: string; architecture: string; trained: boolean; problem?: string }[];
     user: { id: string; architecture: string; trained: boolean; problem?: string }[];
     problems: string[];
@@ -101,14 +103,20 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
     const reg = await loadRegistry();
     models.default = reg.defaultId;
     const cannotRun: string[] = [];
+    let defaultProblem = reg.defaultProblem;
     for (const m of reg.list()) {
-      // a cascade whose stage model is missing or unfit is listed, with why it cannot run
+      // a model whose file is outside its folder, damaged or missing, or a cascade whose stage
+      // model is missing or unfit, is listed with why it cannot run
       const problem = modelProblem(m, reg);
       const e = { id: m.manifest.id, architecture: m.manifest.architecture, trained: m.manifest.trained, ...(problem ? { problem } : {}) };
       (m.origin === 'bundled' ? models.bundled : models.user).push(e);
-      if (problem) cannotRun.push(problem);
+      if (problem && m.manifest.id === reg.defaultId) defaultProblem = `The default model "${m.manifest.id}" cannot be used: ${problem}`;
+      else if (problem) cannotRun.push(problem);
     }
-    models.problems = [...reg.problems.map((p) => p.message), ...cannotRun];
+    if (defaultProblem) models.defaultProblem = defaultProblem;
+    // the default's own broken manifest is said once, by defaultProblem
+    const brokenDefault = reg.defaultProblem && reg.defaultId ? reg.problemOf(reg.defaultId) : undefined;
+    models.problems = [...reg.problems.filter((p) => p !== brokenDefault).map((p) => p.message), ...cannotRun];
   } catch (e) {
     models.problems.push(errorMessage(e));
   }
@@ -129,7 +137,7 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
     },
     models,
   };
-  report.ok = !('error' in ffmpeg) && !onnxruntime.error && models.bundled.length + models.user.length > 0;
+  report.ok = !('error' in ffmpeg) && !onnxruntime.error && models.bundled.length + models.user.length > 0 && !models.defaultProblem;
   return report;
 }
 
@@ -151,12 +159,14 @@ function printReport(r: DoctorReport): void {
   const fmt = (m: { id: string; trained: boolean }): string => `${m.id}${m.id === r.models.default ? ' (default)' : ''}${m.trained ? '' : ' [untrained]'}`;
   lines.push(['  bundled', r.models.bundled.map(fmt).join(', ') || 'none']);
   lines.push(['  yours', r.models.user.map(fmt).join(', ') || 'none']);
+  if (r.models.defaultProblem) lines.push(['default model', `BROKEN: ${r.models.defaultProblem}`]);
+  else if (r.models.bundled.length + r.models.user.length === 0) lines.push(['models', 'MISSING: no model is installed; reinstall Stemdeck']);
   process.stdout.write(`${table(lines)}\n`);
   for (const p of r.models.problems) warn(p);
   const cuda = r.onnxruntime.providers.find((p) => p.name === 'cuda');
   if (r.platform === 'linux/x64' && cuda && !cuda.available)
     process.stdout.write('GPU: with an NVIDIA GPU (CUDA 12, cuDNN 9), run `stemdeck doctor --install-cuda` to fetch the CUDA provider.\n');
-  process.stdout.write(r.ok ? 'All set: `stemdeck separate <song>` will work.\n' : 'Not ready: fix the MISSING items above.\n');
+  process.stdout.write(r.ok ? 'All set: `stemdeck separate <song>` will work.\n' : 'Not ready: fix the MISSING or BROKEN items above.\n');
 }
 
 function ortRoot(): string {

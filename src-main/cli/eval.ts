@@ -4,7 +4,7 @@
  * (src-main/engine/eval.ts has the definitions).
  */
 import { Option, type Command } from 'commander';
-import { error, errorMessage, isInteractive, printJson, round, table, warn } from './output.js';
+import { EXIT, error, errorMessage, isInteractive, isModelError, printJson, round, table, warn } from './output.js';
 import { DEVICES, parseThreads } from './separate.js';
 
 interface EvalCliOptions {
@@ -35,7 +35,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     ]);
     const registry = await loadRegistry();
     const id = opts.model ?? registry.defaultId;
-    if (!id) throw new Error('No model is installed; pass --model ID, or --model none for the oracle and floor only.');
+    if (!id) throw new (await import('../engine/errors.js')).StemdeckError('model-unknown', 'No model is installed; pass --model ID, or --model none for the oracle and floor only.');
     const model = registry.get(id);
     if (isCascadeModel(model)) cascadeStages(model, registry); // a missing stage model: say so before any work
     modelId = model.manifest.id;
@@ -113,7 +113,7 @@ export function registerEvalCommand(program: Command): Command {
       } catch (e) {
         error(errorMessage(e));
         if (opts.json) printJson({ error: errorMessage(e) });
-        process.exitCode = 1;
+        process.exitCode = isModelError(e) ? EXIT.usage : EXIT.failed; // an unusable model: nothing was measured
       }
     });
 }

@@ -8,7 +8,7 @@ import { registerSeparateCommand } from './separate.js';
 import { registerModelsCommand } from './models.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerEvalCommand } from './eval.js';
-import { error, errorMessage } from './output.js';
+import { EXIT, error, errorMessage } from './output.js';
 
 export const VERSION = '0.1.0';
 
@@ -35,9 +35,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // help / version print and exit 0; usage errors were already printed by commander
-      return e.exitCode;
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     error(errorMessage(e));
-    return 1;
+    return EXIT.failed;
   }
 }

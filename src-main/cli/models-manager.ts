@@ -13,7 +13,7 @@
  */
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { error, errorCode, errorMessage, isInteractive, printJson, table, warn } from './output.js';
+import { EXIT, error, errorCode, errorMessage, isInteractive, printJson, table, warn } from './output.js';
 
 /** A catalogue entry as listed by `models list --json` (beside the installed models). */
 export interface CatalogueListEntry {
@@ -75,10 +75,11 @@ export async function printCatalogueTable(): Promise<void> {
   process.stdout.write(`\nAvailable to download (stemdeck models install <id>):\n${table(rows)}\n`);
 }
 
-function fail(e: unknown, json: boolean | undefined): void {
+/** Exit code 1: the operation failed (the message says why); 2 for a bad option value (usage). */
+function fail(e: unknown, json: boolean | undefined, exitCode: number = EXIT.failed): void {
   if (json) printJson({ error: errorCode(e), message: errorMessage(e) });
   error(errorMessage(e));
-  process.exitCode = 1;
+  process.exitCode = exitCode;
 }
 
 async function askTerms(name: string, terms: string): Promise<boolean> {
@@ -149,7 +150,7 @@ export function addModelManagerCommands(models: Command): void {
         if (isInteractive()) process.stderr.write('\n');
         fail(e, opts.json);
         // Ctrl-C: paused, the partial download is kept; exit like an interrupted command.
-        if ((e as { code?: string }).code === 'cancelled') process.exitCode = 130;
+        if ((e as { code?: string }).code === 'cancelled') process.exitCode = EXIT.cancelled;
       }
     });
 
@@ -197,7 +198,9 @@ export function addModelManagerCommands(models: Command): void {
           });
           if (!parsed.success) {
             const i = parsed.error.issues[0];
-            throw new StemdeckError('invalid-request', `Invalid --${String(i?.path[0] ?? '')}: ${i?.message ?? ''}`);
+            const usage = new StemdeckError('invalid-request', `Invalid --${String(i?.path[0] ?? '')}: ${i?.message ?? ''}`);
+            fail(usage, opts.json, EXIT.usage);
+            return;
           }
           if (isCascadeFile(file)) {
             const c = await importCascade(file, { params: parsed.data, replace: opts.replace });

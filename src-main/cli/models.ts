@@ -7,7 +7,7 @@
  * Use the helpers of ./output.js (printJson, error, errorMessage) so errors look the same.
  */
 import type { Command } from 'commander';
-import { error, errorMessage, table, warn } from './output.js';
+import { EXIT, error, errorMessage, table, warn } from './output.js';
 import { addModelManagerCommands, catalogueListEntries, printCatalogueTable } from './models-manager.js';
 
 /** One entry of `models list --json`: the manifest plus where it comes from and the default flag. */
@@ -25,12 +25,20 @@ export interface ModelListEntry {
   default: boolean;
   origin: 'bundled' | 'user';
   dir: string;
-  /** Why the model cannot run now (a cascade whose stage model is missing or unfit). */
+  /**
+   * Why the model cannot run now: a file outside its folder, not a regular file, missing or of the
+   * wrong size; a cascade whose stage model is missing or unfit.
+   */
   problem?: string;
   [key: string]: unknown;
 }
 
-export async function listModels(): Promise<{ entries: ModelListEntry[]; problems: { manifestPath: string; message: string }[] }> {
+export async function listModels(): Promise<{
+  entries: ModelListEntry[];
+  problems: { manifestPath: string; message: string }[];
+  /** Why the default model cannot be used (its manifest broken or missing), or null. */
+  defaultProblem: string | null;
+}> {
   const { loadRegistry, modelProblem } = await import('../engine/registry.js');
   const registry = await loadRegistry();
   const entries = registry.list().map((m): ModelListEntry => {
@@ -43,7 +51,8 @@ export async function listModels(): Promise<{ entries: ModelListEntry[]; problem
       ...(problem ? { problem } : {}),
     };
   });
-  return { entries, problems: registry.problems };
+  const brokenDefault = registry.defaultProblem && registry.defaultId ? registry.problemOf(registry.defaultId) : undefined;
+  return { entries, problems: registry.problems.filter((p) => p !== brokenDefault), defaultProblem: registry.defaultProblem };
 }
 
 function formatParams(n: number): string {
@@ -61,7 +70,7 @@ export function registerModelsCommand(program: Command): Command {
     .option('--json', 'print a JSON array of the model manifests, then the catalogue entries (origin "catalogue")')
     .action(async (opts: { json?: boolean }) => {
       try {
-        const { entries, problems } = await listModels();
+        const { entries, problems, defaultProblem } = await listModels();
         if (opts.json) {
           process.stdout.write(`${JSON.stringify([...entries, ...(await catalogueListEntries())], null, 2)}\n`);
         } else if (entries.length === 0) {
@@ -70,7 +79,7 @@ export function registerModelsCommand(program: Command): Command {
           const rows = [['', 'id', 'architecture', 'stems', 'params', 'trained', 'speed', 'origin']];
           for (const m of entries)
             rows.push([
-              m.default ? '*' : '',
+              `${m.default ? '*' : ''}${m.problem ? '!' : ''}`,
               m.id,
               m.architecture,
               m.stems.join(','),
@@ -79,14 +88,16 @@ export function registerModelsCommand(program: Command): Command {
               m.realtimeFactor ? `${m.realtimeFactor.toFixed(1)}× real time` : '-',
               m.origin,
             ]);
-          process.stdout.write(`${table(rows)}\n* default model\n`);
+          const broken = entries.some((m) => m.problem);
+          process.stdout.write(`${table(rows)}\n* default model${broken ? '  ! broken: cannot run (why: below)' : ''}\n`);
           for (const m of entries) if (m.problem) warn(`model "${m.id}" cannot run: ${m.problem}`);
         }
         if (!opts.json) await printCatalogueTable();
+        if (defaultProblem) error(defaultProblem);
         for (const p of problems) error(`skipped invalid model manifest: ${p.message}`);
       } catch (e) {
         error(errorMessage(e));
-        process.exitCode = 1;
+        process.exitCode = EXIT.failed;
       }
     });
 

@@ -29,6 +29,18 @@ export function errorCode(e: unknown): string {
   return isStemdeckError(e) ? e.code : 'internal';
 }
 
+/**
+ * The CLI's exit codes (README, "Command line"): 0 done; 1 an input failed (or, for `models`,
+ * `eval` and `doctor`, the work did); 2 a usage error or an unusable model (nothing was done);
+ * 130 cancelled with Ctrl-C.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+/** A model that cannot be used (unknown, damaged, wrong contract): the same for every input. */
+export function isModelError(e: unknown): boolean {
+  return isStemdeckError(e) && e.code.startsWith('model-');
+}
+
 export function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }

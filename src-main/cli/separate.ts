@@ -2,14 +2,15 @@
  * `stemdeck separate <inputs...>`: each input's stems go to <out>/<input name without its
  * extension>/<stem>.<ext> (".stem.mp4" counts as one extension). Inputs are done one after
  * another; a failing input prints a one-line error (stderr; with --json also a JSON line with
- * "error") and the others still get done; the exit code is 1 if any input failed.
+ * "error") and the others still get done; the exit code is 1 if any input failed, 2 for a usage or
+ * model error (output.ts EXIT). An explicit --device that cannot be used gets a one-line notice.
  * On a terminal, a progress bar per file on stderr; otherwise no progress output.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'node:util';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { error, errorCode, errorMessage, isInteractive, printJson, round, warn } from './output.js';
+import { EXIT, error, errorCode, errorMessage, isInteractive, isModelError, printJson, round, warn } from './output.js';
 
 export const FORMATS = ['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const;
@@ -110,9 +111,10 @@ class Progress {
 }
 
 export async function runSeparate(inputs: string[], opts: SeparateCliOptions): Promise<number> {
-  const [{ separateFile }, { loadRegistry, isCascadeModel, cascadeStages }] = await Promise.all([
+  const [{ separateFile }, { loadRegistry, isCascadeModel, cascadeStages, verifyModel }, { StemdeckError }] = await Promise.all([
     import('../engine/separate.js'),
     import('../engine/registry.js'),
+    import('../engine/errors.js'),
   ]);
 
   // Resolve the model once: a bad model fails every input the same way, so say it once and stop.
@@ -120,7 +122,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
   try {
     const registry = await loadRegistry();
     const id = opts.model ?? registry.defaultId;
-    if (!id) throw new Error('No model is installed. Reinstall Stemdeck or add one with the model manager (`stemdeck models list`).');
+    if (!id) throw new StemdeckError('model-unknown', 'No model is installed. Reinstall Stemdeck or add one with the model manager (`stemdeck models list`).');
     try {
       model = registry.get(id);
     } catch (e) {
@@ -130,11 +132,13 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
     }
     // a cascade: its stage models must be installed and fit (a clear error before any work)
     if (isCascadeModel(model)) cascadeStages(model, registry);
+    // its files (inside its folder, regular, right size, checksum; cached): a damaged model stops here
+    await verifyModel(model, registry);
   } catch (e) {
     const msg = errorMessage(e);
     error(msg);
     if (opts.json) for (const input of inputs) printJson({ input, error: msg, code: errorCode(e) });
-    return 2;
+    return EXIT.usage;
   }
   const m = model.manifest;
   if (!m.trained)
@@ -145,8 +149,21 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
       const msg = `model "${m.id}" has no stem ${unknown.map((s) => `"${s}"`).join(', ')}; its stems are ${m.stems.join(', ')}. Fix --stems.`;
       error(msg);
       if (opts.json) for (const input of inputs) printJson({ input, error: msg, code: 'invalid-request' });
-      return 2;
+      return EXIT.usage;
     }
+  }
+  // An explicit --device this machine cannot use runs on the CPU: say so (once) before the work.
+  let deviceNoticed = false;
+  const noticeDevice = (reason: string): void => {
+    if (deviceNoticed) return;
+    deviceNoticed = true;
+    warn(`--device ${opts.device} cannot be used here, so ONNX Runtime runs on the CPU (${reason}). Run \`stemdeck doctor\` to see what this machine can use.`);
+  };
+  const explicitDevice = opts.device !== 'auto' && opts.device !== 'cpu';
+  if (explicitDevice) {
+    const { availableProviders } = await import('../engine/onnx.js');
+    const p = availableProviders().find((x) => x.name === opts.device);
+    if (!p?.available) noticeDevice(p?.note ?? 'not available');
   }
 
   const controller = new AbortController();
@@ -163,6 +180,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
   console.warn = (...args: unknown[]): void => progress.log(format(...args));
   const usedDirs = new Map<string, number>();
   let failed = 0;
+  let modelFailed = false;
   try {
     for (const input of inputs) {
       if (controller.signal.aborted) {
@@ -192,8 +210,19 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
           onProgress: (p) => progress.update(p.fraction, p.stage, p.etaSeconds),
         });
         progress.finish(`done in ${r.seconds.toFixed(1)}s, ${r.realtimeFactor.toFixed(1)}× real time`);
+        // the requested provider failed only when its session was created (e.g. no GPU driver)
+        const fellBack = explicitDevice && !r.provider.split('+').includes(opts.device);
+        if (fellBack) noticeDevice(r.providerNote ?? 'not available');
         if (opts.json) {
-          printJson({ input, model: r.model, outputs: r.outputs, seconds: round(r.seconds, 3), realtimeFactor: round(r.realtimeFactor, 2) });
+          printJson({
+            input,
+            model: r.model,
+            outputs: r.outputs,
+            seconds: round(r.seconds, 3),
+            realtimeFactor: round(r.realtimeFactor, 2),
+            provider: r.provider,
+            ...(fellBack ? { providerFallback: r.providerNote ?? `--device ${opts.device} is not available` } : {}),
+          });
         } else if (!isInteractive()) {
           process.stdout.write(
             `${input} → ${outDir} (${Object.keys(r.outputs).join(', ')}; ${r.seconds.toFixed(1)} s, ${r.realtimeFactor.toFixed(1)}× real time)\n`,
@@ -201,6 +230,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
         }
       } catch (e) {
         failed++;
+        if (isModelError(e)) modelFailed = true; // e.g. ONNX Runtime cannot load the model's file
         progress.fail();
         const msg = errorMessage(e);
         progress.log(`stemdeck: ${input}: ${msg}`);
@@ -214,8 +244,8 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
   }
   if (isInteractive() && !opts.json)
     process.stderr.write(`${inputs.length - failed} of ${inputs.length} done; stems in ${path.resolve(opts.out)}\n`);
-  if (controller.signal.aborted) return 130;
-  return failed > 0 ? 1 : 0;
+  if (controller.signal.aborted) return EXIT.cancelled;
+  return modelFailed ? EXIT.usage : failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 export function registerSeparateCommand(program: Command): Command {
@@ -231,7 +261,7 @@ export function registerSeparateCommand(program: Command): Command {
     .option('--overlap <fraction>', "segment overlap 0–0.9 (default: the model's, usually 0.25)", parseOverlap)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores, at most 8)', parseThreads)
     .option('--no-residual', 'do not derive the residual stem as mixture − the others')
-    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor"}')
+    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider"}')
     .addHelpText(
       'after',
       `
@@ -243,7 +273,7 @@ Examples:
     .action(async (inputs: string[], opts: SeparateCliOptions) => {
       if (opts.out && fs.existsSync(opts.out) && !fs.statSync(opts.out).isDirectory()) {
         error(`--out "${opts.out}" is a file, not a folder. Pick a folder for the stems.`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.usage;
         return;
       }
       process.exitCode = await runSeparate(inputs, opts);

@@ -50,10 +50,21 @@ export const RefineSchema = z.object({
 });
 export type RefineParams = z.infer<typeof RefineSchema>;
 
+/**
+ * A path that stays inside the model's folder by its text: relative, no "." or ".." segment, no
+ * drive letter or NUL, either slash as a separator. (Symlinks leaving the folder are refused when the
+ * file is checked: registry.ts modelFileProblem.)
+ */
+export function isConfinedPath(p: string): boolean {
+  if (p.includes('\0') || /^[a-zA-Z]:/.test(p) || /^[\\/]/.test(p)) return false;
+  return p.split(/[\\/]/).every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
 export const ModelFileSchema = z.object({
-  path: z.string().min(1),
+  path: z.string().min(1).refine(isConfinedPath, 'must be a file inside the model\'s folder (a relative path without "..")'),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  bytes: z.number().int().nonnegative(),
+  /** Required: checked before hashing, so a wrong or endless file is refused at once. */
+  bytes: z.number().int().positive('must be the file\'s size in bytes'),
 });
 
 export const StemMetricsSchema = z.record(z.string(), z.number());

@@ -3,8 +3,11 @@
  * resources/models/index.json {"default": "<id>"}) merged with the user's models
  * (userModelsDir(): <dir>/*.json or <dir>/<folder>/manifest.json or <dir>/<folder>/<id>.json).
  * A user model with the same id as a bundled one wins. Manifests are validated with
- * ModelManifestSchema; invalid ones are listed in `problems` and refused by `get`.
- * Model files are verified (exists, bytes, sha256) before use; the hash check is cached per
+ * ModelManifestSchema; invalid ones are listed in `problems` and refused by `get`. A default that
+ * index.json names but that is broken or missing stays the default (`defaultProblem` says why):
+ * never another model in its place.
+ * Model files are verified before use: inside the model's folder (symlinks resolved), regular
+ * files, of the manifest's size (checked before hashing), then sha256; the hash check is cached per
  * (path, size, mtime) in memory and in <appData>/model-hashes.json, so it is cheap after the first time.
  */
 import fs from 'node:fs';
@@ -27,14 +30,23 @@ interface InstalledModelOf<M extends ModelManifest> {
 export interface RegistryProblem {
   manifestPath: string;
   message: string;
+  /** The manifest's "id" when it could be read (to name the model it breaks). */
+  id?: string;
 }
 
 export interface ModelRegistry {
   list(): InstalledModel[];
   /** By id, or by a path to a manifest .json or to an .onnx file with a manifest beside it. */
   get(idOrPath: string): InstalledModel;
+  /** By installed id only (never a path: a cascade's stage ids must not reach the file system). */
+  getInstalled(id: string): InstalledModel;
+  /** The default model's id (index.json's, even when that model is broken; see defaultProblem). */
   readonly defaultId: string | null;
+  /** Why the default model cannot be used (its manifest broken or missing), or null. */
+  readonly defaultProblem: string | null;
   readonly problems: RegistryProblem[];
+  /** The invalid manifest of the model `id` (by its "id", folder or file name), if any. */
+  problemOf(id: string): RegistryProblem | undefined;
 }
 
 /** An installed model that is one ONNX graph. */
@@ -73,25 +85,30 @@ export function formatZodError(e: unknown): string {
     .join('; ');
 }
 
-/** Reads and validates one manifest file; throws StemdeckError('model-corrupt'). */
-export function readManifest(file: string): ModelManifest {
+const REINSTALL_USER = 'Re-install or re-import the model.';
+const REINSTALL_BUNDLED = 'It is bundled with Stemdeck: reinstall Stemdeck to restore it.';
+
+/** Reads and validates one manifest file; throws StemdeckError('model-corrupt') ending with `hint` (what to do). */
+export function readManifest(file: string, hint = REINSTALL_USER): ModelManifest {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StemdeckError(
-      'model-corrupt',
-      `The model manifest "${file}" cannot be read (${(e as Error).message}). Re-install or re-import the model.`,
-      { cause: e },
-    );
+    throw new StemdeckError('model-corrupt', `The model manifest "${file}" cannot be read (${(e as Error).message}). ${hint}`, { cause: e });
   }
   const r = ModelManifestSchema.safeParse(raw);
-  if (!r.success)
-    throw new StemdeckError(
-      'model-corrupt',
-      `The model manifest "${file}" is invalid (${formatZodError(r.error)}). Re-install or re-import the model.`,
-    );
+  if (!r.success) throw new StemdeckError('model-corrupt', `The model manifest "${file}" is invalid (${formatZodError(r.error)}). ${hint}`);
   return r.data;
+}
+
+/** The "id" of a manifest that failed validation, when its JSON has one. */
+function rawManifestId(file: string): string | undefined {
+  try {
+    const id = (JSON.parse(fs.readFileSync(file, 'utf8')) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isManifestCandidate(name: string): boolean {
@@ -132,10 +149,11 @@ function scan(dir: string, origin: InstalledModel['origin'], models: Map<string,
   for (const f of files.sort()) {
     if (!looksLikeManifest(f)) continue;
     try {
-      const manifest = readManifest(f);
+      const manifest = readManifest(f, origin === 'bundled' ? REINSTALL_BUNDLED : REINSTALL_USER);
       models.set(manifest.id, installed(manifest, path.dirname(f), f, origin));
     } catch (e) {
-      problems.push({ manifestPath: f, message: (e as Error).message });
+      const id = rawManifestId(f);
+      problems.push({ manifestPath: f, message: (e as Error).message, ...(id ? { id } : {}) });
     }
   }
 }
@@ -153,6 +171,7 @@ class Registry implements ModelRegistry {
   constructor(
     private readonly models: Map<string, InstalledModel>,
     readonly defaultId: string | null,
+    readonly defaultProblem: string | null,
     readonly problems: RegistryProblem[],
   ) {}
 
@@ -169,14 +188,31 @@ class Registry implements ModelRegistry {
     const byId = this.models.get(idOrPath);
     if (byId) return byId;
     const looksLikePath = /[\\/]/.test(idOrPath) || /\.(json|onnx)$/i.test(idOrPath);
-    if (looksLikePath) return modelFromPath(idOrPath, this.models);
-    const problem = this.problems.find((p) => path.basename(path.dirname(p.manifestPath)) === idOrPath || path.basename(p.manifestPath, '.json') === idOrPath);
+    if (looksLikePath && !this.isBrokenId(idOrPath)) return modelFromPath(idOrPath, this.models);
+    return this.getInstalled(idOrPath);
+  }
+
+  getInstalled(id: string): InstalledModel {
+    const found = this.models.get(id);
+    if (found) return found;
+    if (id === this.defaultId && this.defaultProblem) throw new StemdeckError('model-corrupt', this.defaultProblem);
+    const problem = this.problemOf(id);
     if (problem) throw new StemdeckError('model-corrupt', problem.message);
     const known = [...this.models.keys()].join(', ') || 'none';
     throw new StemdeckError(
       'model-unknown',
-      `Unknown model "${idOrPath}". Installed models: ${known}. Run \`stemdeck models list\`, or pass a path to a model manifest.`,
+      `Unknown model "${id}". Installed models: ${known}. Run \`stemdeck models list\`, or pass a path to a model manifest.`,
     );
+  }
+
+  problemOf(id: string): RegistryProblem | undefined {
+    return this.problems.find(
+      (p) => p.id === id || path.basename(path.dirname(p.manifestPath)) === id || path.basename(p.manifestPath, '.json') === id,
+    );
+  }
+
+  private isBrokenId(id: string): boolean {
+    return (id === this.defaultId && this.defaultProblem !== null) || this.problemOf(id) !== undefined;
   }
 }
 
@@ -223,10 +259,19 @@ export async function loadRegistry(userDir: string = userModelsDir()): Promise<M
   const bundled = bundledModelsDir();
   scan(bundled, 'bundled', models, problems);
   scan(userDir, 'user', models, problems);
-  let defaultId = readDefaultId(bundled);
-  if (defaultId && !models.has(defaultId)) defaultId = null;
-  if (!defaultId) defaultId = [...models.values()].find((m) => m.origin === 'bundled')?.manifest.id ?? null;
-  return new Registry(models, defaultId, problems);
+  const named = readDefaultId(bundled);
+  // index.json names the default: if it is broken or gone, say so; never switch to another model.
+  const defaultId = named ?? [...models.values()].find((m) => m.origin === 'bundled')?.manifest.id ?? null;
+  let defaultProblem: string | null = null;
+  if (named && !models.has(named)) {
+    const registry = new Registry(models, null, null, problems);
+    const broken = registry.problemOf(named);
+    const other = 'Until then, choose another model (`stemdeck separate --model ID`, see `stemdeck models list`; in the app, Settings).';
+    defaultProblem = broken
+      ? `The default model "${named}" cannot be used: ${broken.message} ${other}`
+      : `The default model "${named}" (named in ${path.join(bundled, 'index.json')}) is not installed. Reinstall Stemdeck to restore it. ${other}`;
+  }
+  return new Registry(models, defaultId, defaultProblem, problems);
 }
 
 // ---- cascades ----
@@ -252,7 +297,7 @@ export function cascadeStages(model: CascadeModel, registry: ModelRegistry): Onn
   return c.cascade.stages.map((stage, k) => {
     let found: InstalledModel;
     try {
-      found = registry.get(stage.model);
+      found = registry.getInstalled(stage.model);
     } catch (e) {
       const damaged = e instanceof StemdeckError && e.code === 'model-corrupt';
       throw new StemdeckError(
@@ -284,11 +329,15 @@ export function cascadesUsing(id: string, registry: ModelRegistry): CascadeModel
   return registry.list().filter((m): m is CascadeModel => isCascadeModel(m) && m.manifest.cascade.stages.some((s) => s.model === id));
 }
 
-/** Why an installed model cannot run now (a cascade's missing or unfit stage), or null. Manifests only. */
+/**
+ * Why an installed model cannot run now, or null: a file outside its folder, not a regular file,
+ * missing or of the wrong size; for a cascade, a missing or unfit stage model or a stage's file.
+ * Cheap (manifests and stat only; the checksum is verified when the model is used).
+ */
 export function modelProblem(model: InstalledModel, registry: ModelRegistry): string | null {
-  if (!isCascadeModel(model)) return null;
   try {
-    cascadeStages(model, registry);
+    const singles = isCascadeModel(model) ? cascadeStages(model, registry) : [model];
+    for (const m of singles) for (const f of m.manifest.files) checkModelFile(m, f);
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -296,6 +345,52 @@ export function modelProblem(model: InstalledModel, registry: ModelRegistry): st
 }
 
 // ---- file verification ----
+
+type ModelFile = OnnxModelManifest['files'][number];
+
+/** Is `p` inside `dir` (or `dir` itself)? Both absolute. */
+function isInside(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel));
+}
+
+/**
+ * Checks one file of a model without reading it: it resolves (symlinks too) inside the model's
+ * folder, is a regular file (not a device, pipe or folder) and has the manifest's size. Returns
+ * its absolute path; throws StemdeckError('model-corrupt') saying what to do.
+ */
+export function checkModelFile(model: OnnxModel, f: ModelFile): string {
+  const id = model.manifest.id;
+  const abs = path.resolve(model.dir, f.path);
+  const fix = `Fix "files" in ${model.manifestPath}, or re-download or re-import the model.`;
+  let real: string;
+  try {
+    real = fs.realpathSync(abs);
+  } catch {
+    throw new StemdeckError('model-corrupt', `Model "${id}" is missing its file "${f.path}". Re-download or re-import the model.`);
+  }
+  let realDir: string;
+  try {
+    realDir = fs.realpathSync(model.dir);
+  } catch {
+    realDir = path.resolve(model.dir);
+  }
+  if (!isInside(path.resolve(model.dir), abs) || !isInside(realDir, real))
+    throw new StemdeckError('model-corrupt', `Model "${id}": its file "${f.path}" is outside the model's folder (${realDir}); a model may only use files inside its folder. ${fix}`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(real);
+  } catch (e) {
+    throw new StemdeckError('model-corrupt', `Model "${id}": its file "${f.path}" cannot be read (${(e as Error).message}). ${fix}`);
+  }
+  if (!st.isFile()) throw new StemdeckError('model-corrupt', `Model "${id}": its file "${f.path}" is not a regular file. ${fix}`);
+  if (st.size !== f.bytes)
+    throw new StemdeckError(
+      'model-corrupt',
+      `Model "${id}": "${f.path}" has ${st.size} bytes, expected ${f.bytes}. The file is damaged or incomplete; re-download or re-import it.`,
+    );
+  return abs;
+}
 
 type HashCache = Record<string, { size: number; mtimeMs: number; sha256: string }>;
 const memHashes = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
@@ -360,21 +455,7 @@ export async function verifyModel(model: InstalledModel, registry?: ModelRegistr
     return;
   }
   for (const f of manifestFiles(model.manifest)) {
-    const abs = path.resolve(model.dir, f.path);
-    let st: fs.Stats;
-    try {
-      st = await fsp.stat(abs);
-    } catch {
-      throw new StemdeckError(
-        'model-corrupt',
-        `Model "${model.manifest.id}" is missing its file "${f.path}". Re-download or re-import the model.`,
-      );
-    }
-    if (f.bytes > 0 && st.size !== f.bytes)
-      throw new StemdeckError(
-        'model-corrupt',
-        `Model "${model.manifest.id}": "${f.path}" has ${st.size} bytes, expected ${f.bytes}. The file is damaged or incomplete; re-download or re-import it.`,
-      );
+    const abs = checkModelFile(model, f); // before hashing: never read a device, a pipe or a file elsewhere
     const sha = await cachedSha256(abs);
     if (sha !== f.sha256)
       throw new StemdeckError(
