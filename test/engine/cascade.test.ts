@@ -25,7 +25,7 @@ import {
 } from '../../src-main/engine/index.js';
 import { WaveformAdapter } from '../../src-main/engine/adapters/index.js';
 import type { ort } from '../../src-main/engine/onnx.js';
-import { fixtureModel, isolateHome, listFiles, realClip, tempDir, testSignal } from './helpers.js';
+import { fixtureModel, isolateHome, listFiles, realClip, skipUnlessShared, tempDir, testSignal } from './helpers.js';
 import { runCli } from '../cli/helpers.js';
 
 const SR = 44100;
@@ -34,6 +34,7 @@ let models = '';
 let work = '';
 let mixture: Float32Array[] = [];
 const hasClip = fs.existsSync(realClip);
+const clipSkip = skipUnlessShared(realClip);
 
 const cascadeManifest = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   id: 'test-cascade',
@@ -179,7 +180,7 @@ test('a missing stage model or a stage lacking a kept stem: a clear error that s
 let cascadeOut: Record<string, string> = {};
 const progress: SeparationProgress[] = [];
 
-test('real clip: one job, one progress bar; the stems sum to the input within 0.1 dB', { skip: !hasClip && 'shared clip missing' }, async () => {
+test('real clip: one job, one progress bar; the stems sum to the input within 0.1 dB', { skip: clipSkip }, async () => {
   const r = await separateFile({ input: realClip, outDir: path.join(work, 'cascade'), model: 'test-cascade', format: 'wav', onProgress: (p) => progress.push(p) });
   cascadeOut = r.outputs;
   assert.equal(r.model, 'test-cascade');
@@ -211,7 +212,7 @@ test('real clip: one job, one progress bar; the stems sum to the input within 0.
   assert.ok(Math.abs(10 * Math.log10(energy(partial) / energy(mixture))) > 0.1 || 10 * Math.log10(energy(mixture) / energy(sub(mixture, partial))) < 60);
 });
 
-test('real clip: the cascade equals stage 1, then stage 2 on the residual file, run by hand', { skip: !hasClip && 'shared clip missing' }, async () => {
+test('real clip: the cascade equals stage 1, then stage 2 on the residual file, run by hand', { skip: clipSkip }, async () => {
   assert.ok(cascadeOut.vocals, 'the previous test separated the clip');
   const s1 = await separateFile({ input: realClip, outDir: path.join(work, 'hand-1'), model: 'demucs-small-v1', format: 'wav' });
   const vocals = await read(s1.outputs.vocals);
@@ -234,7 +235,7 @@ test('real clip: the cascade equals stage 1, then stage 2 on the residual file, 
   assert.ok(maxDiff(c.drums, await read(wrong.outputs.drums)) > 100 * tol, 'a different stage-2 input is detected');
 });
 
-test('real clip: stages in parallel worker threads give the same stems', { skip: !hasClip && 'shared clip missing' }, async () => {
+test('real clip: stages in parallel worker threads give the same stems', { skip: clipSkip }, async () => {
   assert.ok(cascadeOut.vocals, 'the first clip test separated the clip');
   const r = await separateFile({ input: realClip, outDir: path.join(work, 'parallel'), model: 'test-cascade', format: 'wav', parallelStages: true });
   for (const stem of ['vocals', 'drums', 'bass', 'other']) {
@@ -243,7 +244,7 @@ test('real clip: stages in parallel worker threads give the same stems', { skip:
   }
 });
 
-test('eval --model <cascade> scores the cascade as one model', { skip: !hasClip && 'shared clip missing' }, async () => {
+test('eval --model <cascade> scores the cascade as one model', { skip: clipSkip }, async () => {
   const r = await runCli(['eval', '--dataset', path.dirname(realClip), '--model', 'test-cascade', '--json', '--threads', '1'], { env: { STEMDECK_MODELS: models } });
   assert.equal(r.code, 0, r.stderr);
   const report = r.json[r.json.length - 1] as { model: string; tracks: number; stems: Record<string, { sdr: number | null }> };
@@ -253,7 +254,7 @@ test('eval --model <cascade> scores the cascade as one model', { skip: !hasClip 
   console.log(`# eval test-cascade: ${Object.entries(report.stems).map(([k, v]) => `${k} ${v.sdr?.toFixed(2)}`).join(', ')} dB SDR`);
 });
 
-test('cancel mid-way through a cascade leaves no stem files and no temp files', { skip: !hasClip && 'shared clip missing' }, async () => {
+test('cancel mid-way through a cascade leaves no stem files and no temp files', { skip: clipSkip }, async () => {
   const out = path.join(work, 'cancelled');
   const ac = new AbortController();
   let at = -1;

@@ -3,11 +3,34 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { locateFfmpeg } from '../../src-main/engine/ffmpeg.js';
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 export const fixtureModel = (id: string): string => path.join(repoRoot, 'test', 'fixtures', 'models', id, 'manifest.json');
 export const realClip = path.resolve(repoRoot, '..', 'shared', 'eval', 'musdb18-7s', 'Music Delta - 80s Rock.stem.mp4');
+
+/** Whether this run is CI's (CI=true, as GitHub Actions and most CI services set it). */
+export const inCi = !!process.env.CI && !/^(false|0)$/i.test(process.env.CI);
+const missingShared = new Set<string>();
+
+/**
+ * The `skip` option of a test that needs `file` from ../shared (the real eval clip): a reason to
+ * skip when it is missing on a developer's machine; under CI a missing file also registers a
+ * failing test (once per file), so CI cannot pass without having run the real-clip tests.
+ */
+export function skipUnlessShared(file: string): string | false {
+  if (fs.existsSync(file)) return false;
+  const rel = path.relative(repoRoot, file);
+  if (inCi && !missingShared.has(file)) {
+    missingShared.add(file);
+    test(`CI has the shared file ${rel}`, () => {
+      assert.fail(`${rel} is missing: CI must provide ../shared/eval so the real-clip tests run (they were skipped).`);
+    });
+  }
+  return `${rel} missing`;
+}
 
 export function tempDir(prefix = 'stemdeck-engine-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { separateFile, loadRegistry, decodeAll, probeAudio } from '../../src-main/engine/index.js';
-import { errorDb, isolateHome, listFiles, realClip, tempDir } from './helpers.js';
+import { errorDb, isolateHome, listFiles, realClip, skipUnlessShared, tempDir } from './helpers.js';
 
-test('real clip with the default bundled model', { skip: !fs.existsSync(realClip) && 'shared eval clip not present' }, async () => {
+test('real clip with the default bundled model', { skip: skipUnlessShared(realClip) }, async () => {
   isolateHome();
   const reg = await loadRegistry();
   assert.ok(reg.defaultId, 'a default model is bundled');

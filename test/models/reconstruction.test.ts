@@ -10,7 +10,7 @@ import { decodeAll } from '../../src-main/engine/decode.js';
 import { loadRegistry } from '../../src-main/engine/registry.js';
 import { separateFile } from '../../src-main/engine/separate.js';
 import { Stft } from '../../src-main/engine/stft.js';
-import { isolateHome, realClip, tempDir } from '../engine/helpers.js';
+import { isolateHome, realClip, skipUnlessShared, tempDir } from '../engine/helpers.js';
 
 const SR = 44100;
 const SPLIT_HZ = 11025; // Spleeter's U-Nets see bins below 11 kHz only (1024 of 2049 at nFft 4096)
@@ -56,13 +56,14 @@ test('the bundled models are found', () => {
   assert.ok(bundled.length >= 5, `found ${bundled.map((m) => m.manifest.id).join(', ')}`);
 });
 
+const clipSkip = skipUnlessShared(realClip);
 const mixture = fs.existsSync(realClip) ? await decodeAll(realClip, { sampleRate: SR, channels: 2, stream: 0 }) : null;
 const trueVocals = fs.existsSync(realClip) ? await decodeAll(realClip, { sampleRate: SR, channels: 2, stream: 4 }) : null;
 
 for (const model of bundled) {
   const id = model.manifest.id;
   const isDefault = registry.defaultId === id;
-  test(`${id}: stems sum to the real song within 0.1 dB and keep the band above 11 kHz`, { skip: !mixture && 'shared clip missing' }, async () => {
+  test(`${id}: stems sum to the real song within 0.1 dB and keep the band above 11 kHz`, { skip: clipSkip }, async () => {
     const out = tempDir('stemdeck-recon-');
     try {
       const r = await separateFile({ input: realClip, outDir: out, model: id, format: 'wav', threads: 1 });
