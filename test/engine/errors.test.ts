@@ -159,11 +159,19 @@ test('an engine process killed mid-job leaves only hidden temp files, removed by
     await separateFile({ input: ${JSON.stringify(longFile)}, outDir: ${JSON.stringify(out)}, model: ${JSON.stringify(fixtureModel('identity-complex'))} });
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+  // Listen for 'exit' from the start: a child that already finished must not leave us waiting.
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let running = true;
+  void exited.then(() => (running = false));
   const deadline = Date.now() + 60_000;
-  while (!listFiles(out).some((f) => f.endsWith('.part')) && Date.now() < deadline && child.exitCode === null)
-    await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  try {
+    while (!listFiles(out).some((f) => f.endsWith('.part')) && Date.now() < deadline && running) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(running, `the job ended before any temp file appeared (stems written straight to their final names?): ${listFiles(out).join(', ')}`);
+    assert.ok(Date.now() < deadline, `no temp (.part) file appeared within 60 s: ${listFiles(out).join(', ')}`);
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
   const left = listFiles(out);
   assert.ok(left.length > 0 && left.every((f) => f.startsWith('.') && f.endsWith('.part')), `after kill: ${left.join(', ')}`);
   await separateFile({ input: good, outDir: out, model: model() });
