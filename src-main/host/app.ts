@@ -108,12 +108,14 @@ export class App extends EventEmitter<AppEvents> {
     const registry = await this.models();
     const installed = (id: string | null | undefined) => !!id && registry.list().some((m) => m.manifest.id === id);
     // A remembered model that was removed since falls back to the default; an explicit one must exist.
-    const remembered = installed(s.model) ? s.model : null;
+    // A broken one (invalid manifest) is named, never silently replaced (issue 12).
+    const remembered = installed(s.model) || (s.model && registry.problemOf(s.model)) ? s.model : null;
     const model = over.model ?? remembered ?? registry.defaultId ?? registry.list()[0]?.manifest.id;
     if (!model) throw new StemdeckError('model-unknown', 'No model is installed. Install one on the Models page.');
     try {
       registry.get(model);
-    } catch {
+    } catch (e) {
+      if (e instanceof StemdeckError && e.code === 'model-corrupt') throw e; // names the broken manifest and what to do
       throw new StemdeckError('model-unknown', `The model "${model}" is not installed. Choose another model in Settings.`);
     }
     return { model, device: over.device ?? s.device, overlap: over.overlap === undefined ? s.overlap : over.overlap };

@@ -94,3 +94,17 @@ test('the engine (as the app calls it) refuses the damaged default the same way'
   );
   assert.ok(!fs.existsSync(path.join(root, 'engine-out', 'vocals.wav')));
 });
+
+test('the app names the damaged default (not "not installed") when a job would use it', async () => {
+  const { bundled, manifest, root } = brokenBundle();
+  process.env.STEMDECK_BUNDLED_MODELS = bundled;
+  process.env.STEMDECK_HOME = path.join(root, 'app-home');
+  process.env.STEMDECK_MODELS = path.join(root, 'app-home', 'models');
+  process.env.STEMDECK_LIBRARY = path.join(root, 'app-home', 'library');
+  const { App } = await import('../../src-main/host/app.js');
+  const app = new App({ shell: 'browser' });
+  await assert.rejects(
+    app.resolveSettings(),
+    (e: unknown) => (e as { code?: string }).code === 'model-corrupt' && (e as Error).message.includes(manifest),
+  );
+});
