@@ -193,7 +193,7 @@ async function runFfmpegPipe(args: string[], input: AsyncIterable<Buffer> | null
   p.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const onAbort = () => p.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort);
-  const closed = once(p, 'close') as Promise<[number | null]>;
+  const closed = once(p, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   try {
     if (input && p.stdin) {
       p.stdin.on('error', () => undefined);
@@ -204,8 +204,10 @@ async function runFfmpegPipe(args: string[], input: AsyncIterable<Buffer> | null
       }
       p.stdin.end();
     }
-    const [code] = await closed;
+    const [code, killedBy] = await closed;
     if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+    if (killedBy)
+      throw new StemdeckError('internal', `The ffmpeg encoder was killed (${killedBy}), e.g. by the system running out of memory or by another program. Export again.`);
     if (code !== 0) {
       if (/No space left/i.test(stderr)) throw new StemdeckError('disk-full', 'The disk is full. Free some space and export again.');
       throw new StemdeckError('internal', `ffmpeg could not encode the export: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);

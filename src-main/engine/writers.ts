@@ -267,12 +267,22 @@ class WavWriter implements StemWriter {
   }
 }
 
+/** How an encoder child ended: its exit code, or the signal that killed it, or why it never ran. */
+interface EncoderExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: Error;
+}
+
 class FfmpegWriter implements StemWriter {
   readonly tempPath: string;
   private child: ChildProcessWithoutNullStreams | null = null;
-  private exited: Promise<number | null> | null = null;
+  /** Set once the child has gone ('close' or 'error'); `exited` resolves with it. */
+  private exit: EncoderExit | null = null;
+  private exited: Promise<EncoderExit> | null = null;
   private stderr = '';
   private done = false;
+  private aborted = false;
 
   constructor(
     readonly target: string,
@@ -316,10 +326,18 @@ class FfmpegWriter implements StemWriter {
     child.stderr.on('data', (d: string) => {
       if (this.stderr.length < 50_000) this.stderr += d;
     });
-    child.stdin.on('error', () => undefined); // reported through the exit code
+    child.stdin.on('error', () => undefined); // EPIPE when the encoder died: reported through `exit`
+    // Listeners are attached here, at spawn, and the outcome is kept: whoever waits later reads
+    // `exit` or awaits `exited`, so a 'close' that fired before anyone waited is never missed.
     this.exited = new Promise((resolve) => {
-      child.on('close', (code) => resolve(code));
-      child.on('error', () => resolve(-1));
+      child.once('close', (code, signal) => {
+        this.exit ??= { code, signal };
+        resolve(this.exit);
+      });
+      child.once('error', (e) => {
+        this.exit ??= { code: null, signal: null, spawnError: e };
+        resolve(this.exit);
+      });
     });
     this.child = child;
     return child;
@@ -328,35 +346,46 @@ class FfmpegWriter implements StemWriter {
   async write(planar: Float32Array[]): Promise<void> {
     const child = this.start();
     if (planar[0].length === 0) return;
+    if (this.exit) throw this.failure(this.exit);
     const buf = interleaveF32(planar, this.channels);
-    if (child.exitCode !== null) throw this.failure();
     if (!child.stdin.write(buf)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          child.stdin.off('drain', done);
-          child.off('close', done);
-          resolve();
-        };
-        child.stdin.once('drain', done);
-        child.once('close', done);
+      // backpressure: wait for the pipe to drain or for the encoder to go, whichever comes first
+      let onDrain: (() => void) | undefined;
+      const drained = new Promise<void>((resolve) => {
+        onDrain = resolve;
+        child.stdin.once('drain', resolve);
       });
-      if (child.exitCode !== null && child.exitCode !== 0) throw this.failure();
+      await Promise.race([drained, this.exited]);
+      child.stdin.off('drain', onDrain!);
     }
+    // an encoder that exits (even with 0) before its input ended has failed
+    if (this.exit) throw this.failure(this.exit);
   }
 
-  private failure(): StemdeckError {
+  private failure(exit: EncoderExit): StemdeckError {
+    const what = `Encoding "${path.basename(this.target)}" (${this.format})`;
+    if (exit.spawnError)
+      return new StemdeckError('ffmpeg-missing', `${what} failed: ffmpeg could not be started (${exit.spawnError.message}). Run \`stemdeck doctor\`.`, {
+        cause: exit.spawnError,
+      });
+    if (exit.signal)
+      return new StemdeckError(
+        'internal',
+        `${what} failed: the ffmpeg encoder was killed (${exit.signal}), e.g. by the system running out of memory or by another program. Try again.`,
+      );
     if (/No space left/i.test(this.stderr))
       return new StemdeckError('disk-full', `The disk is full while writing "${this.target}". Free some space and try again.`);
     if (/Permission denied|Read-only|No such file or directory|Not a directory/i.test(this.stderr))
       return new StemdeckError('output-unwritable', `Cannot write "${this.target}". Choose an output folder you can write to.`);
-    return new StemdeckError('internal', `Encoding "${this.target}" failed: ${this.stderr.trim().split('\n').pop() ?? 'ffmpeg error'}`);
+    const last = this.stderr.trim().split('\n').pop();
+    return new StemdeckError('internal', `${what} failed: ffmpeg ${last ? `said "${last}"` : `exited with code ${exit.code}`}. Try again.`);
   }
 
   async finish(): Promise<void> {
     const child = this.start();
     child.stdin.end();
-    const code = await this.exited;
-    if (code !== 0) throw this.failure();
+    const exit = await this.exited!;
+    if (exit.code !== 0 || exit.signal || exit.spawnError) throw this.failure(exit);
     this.done = true;
   }
 
@@ -370,10 +399,11 @@ class FfmpegWriter implements StemWriter {
   }
 
   async abort(): Promise<void> {
-    if (this.child && this.child.exitCode === null) {
+    if (this.child && !this.exit && !this.aborted) {
+      this.aborted = true;
       this.child.kill('SIGKILL');
-      await this.exited;
     }
+    if (this.exited) await this.exited;
     await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
   }
 }
