@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's own test runner (TypeScript through tsx).
 // `npm test -- <filter>` runs only the files whose path contains <filter>.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -23,9 +24,14 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Every temp file of the run (tests, ffmpeg, Chromium) goes under one folder, removed afterwards
+// (hundreds of MB per run otherwise); STEMDECK_KEEP_TMP=1 keeps it.
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'stemdeck-test-run-'));
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, STEMDECK_TEST: '1' } },
+  { stdio: 'inherit', cwd: root, env: { ...process.env, STEMDECK_TEST: '1', TMPDIR: tmp, TMP: tmp, TEMP: tmp } },
 );
+if (process.env.STEMDECK_KEEP_TMP) console.error(`temp files kept in ${tmp}`);
+else rmSync(tmp, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -11,8 +11,17 @@ export const clipDir = path.resolve(repoRoot, '..', 'shared', 'eval', 'musdb18-7
 export const realClip = path.join(clipDir, 'Music Delta - 80s Rock.stem.mp4');
 export const fixtureModel = (id: string): string => path.join(repoRoot, 'test', 'fixtures', 'models', id, 'manifest.json');
 
+const created: string[] = [];
+// Temp dirs (inputs, outputs, CLI homes) are removed when the test process ends; keep them with STEMDECK_KEEP_TMP=1.
+process.on('exit', () => {
+  if (process.env.STEMDECK_KEEP_TMP) return;
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'stemdeck-cli-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 export interface CliResult {

@@ -4,7 +4,8 @@
  * drop a file → the separation finishes → open → play → the mixer's output (AnalyserNode) changes
  * as stems are muted and soloed → export writes files whose mixdown equals the offline mix of the
  * same mixer state (engine law and Web Audio render) within −60 dB → drag-out produces real files.
- * Saves screenshots of the library, the mixer and the export dialog to test/e2e/screenshots/.
+ * Saves screenshots of the library, the mixer and the export dialog to test/.tmp/screenshots/
+ * (git-ignored), or to the tracked test/e2e/screenshots/ with STEMDECK_UPDATE_SCREENSHOTS=1.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +19,11 @@ import type { Browser, Page } from 'puppeteer-core';
 import { launchChromium } from './chromium.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shotsDir = path.join(root, 'test', 'e2e', 'screenshots');
+/**
+ * Screenshots go to the git-ignored test/.tmp/screenshots/, so `npm test` leaves the tracked ones
+ * alone; STEMDECK_UPDATE_SCREENSHOTS=1 writes the tracked test/e2e/screenshots/ (when the UI changed).
+ */
+const shotsDir = process.env.STEMDECK_UPDATE_SCREENSHOTS === '1' ? path.join(root, 'test', 'e2e', 'screenshots') : path.join(root, 'test', '.tmp', 'screenshots');
 const MAX_SHOT_BYTES = 300 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -32,8 +32,17 @@ export function skipUnlessShared(file: string): string | false {
   return `${rel} missing`;
 }
 
+const created: string[] = [];
+// Temp dirs (inputs, stems, homes) are removed when the test process ends; keep them with STEMDECK_KEEP_TMP=1.
+process.on('exit', () => {
+  if (process.env.STEMDECK_KEEP_TMP) return;
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'stemdeck-engine-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 /** Sets STEMDECK_HOME to a fresh temp dir (so registry caches never touch the real home). */
