@@ -33,5 +33,11 @@ const result = spawnSync(
   { stdio: 'inherit', cwd: root, env: { ...process.env, STEMDECK_TEST: '1', TMPDIR: tmp, TMP: tmp, TEMP: tmp } },
 );
 if (process.env.STEMDECK_KEEP_TMP) console.error(`temp files kept in ${tmp}`);
-else rmSync(tmp, { recursive: true, force: true });
+else {
+  try {
+    rmSync(tmp, { recursive: true, force: true });
+  } catch (e) {
+    console.error(`could not remove the tests' temp folder ${tmp}: ${e.message}`); // e.g. a mount a test left behind
+  }
+}
 process.exit(result.status ?? 1);
