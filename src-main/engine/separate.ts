@@ -4,7 +4,8 @@
  * - stream (stream.ts): decode (ffmpeg pipe) → segments → model adapter (ONNX) → overlap-add →
  *   residual → stem planes; a cascade chains one stream per stage model, each with its own
  *   ONNX Runtime session, and derives its residual stem at the end;
- * - sink (sink.ts): each stem streams to a temp file, all renamed into place at the end.
+ * - sink (sink.ts): each stem streams to a file in a staging folder, which replaces the song folder
+ *   as a whole at the end.
  *
  * Memory is O(segment · batch · pipeline depth · stages), independent of the file length. Progress
  * is reported per segment (fraction + ETA; a cascade's stages weighted by their speed); the
@@ -24,8 +25,8 @@ import { cascadeStages, isCascadeModel, loadRegistry, modelFile, verifyModel, ty
 import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterContext, type ModelAdapter } from './adapters/index.js';
 import { checkPlanOptions, planSeparation, type StagePlan } from './plan.js';
 import { cascadeStream, checkAbort, normalizedAdapter, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
-import { StemSink } from './sink.js';
-import { ensureWritableDir, removeStaleTempFiles, OutputFormatSchema, type OutputFormat } from './writers.js';
+import { prepareSongFolder, StemSink } from './sink.js';
+import { OutputFormatSchema, type OutputFormat } from './writers.js';
 
 export interface SeparationProgress {
   stage: 'decode' | 'separate' | 'write';
@@ -191,8 +192,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   for (const s of stageModels) await verifyModel(s);
   const plan = planSeparation(model, stageModels, opts);
   const outDir = path.resolve(opts.outDir);
-  await ensureWritableDir(outDir);
-  await removeStaleTempFiles(outDir);
+  await prepareSongFolder(outDir, opts.input);
   checkAbort(signal);
 
   await fftReady;
@@ -252,7 +252,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   }
 
   // ── sink ──
-  const sink = new StemSink(outDir, plan.stems, plan.wanted, C, SR, plan.format);
+  const sink = await StemSink.open(outDir, plan.stems, plan.wanted, C, SR, plan.format);
   let frames = 0;
   try {
     report('separate', 0, null);

@@ -1,36 +1,83 @@
 /**
- * The stems sink of a separation: one writer per written stem (writers.ts: a hidden temp file
- * each), create → write (in stream order) → commit all (finish every temp file, then rename all
- * into place) or roll back (delete the temp files and any stem already renamed), so a failed or
- * cancelled job leaves nothing that looks finished.
+ * The stems sink of a separation: the song's stems are written into a hidden staging folder beside
+ * the song folder `outDir` (one writer per stem, writers.ts), and when every stem is complete the
+ * staging folder replaces `outDir` as a whole (output/folder-swap.ts). So `outDir` always holds one
+ * run's complete set of stems — never new stems beside an older run's — and a failed or cancelled
+ * job leaves nothing that looks finished (its staging folder is removed; a killed one is swept by
+ * the next job in that parent folder).
  */
-import fsp from 'node:fs/promises';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Planar } from './adapters/types.js';
+import { StemdeckError } from './errors.js';
 import { checkAbort } from './stream.js';
-import { createStemWriter, extensionOf, type OutputFormat, type StemWriter } from './writers.js';
+import { createStaging, discardStaging, replaceFolder, sweepFolderSwaps } from './output/folder-swap.js';
+import { releaseToken } from './output/temp-tokens.js';
+import { createStemWriter, ensureWritableDir, extensionOf, removeStaleTempFiles, type OutputFormat, type StemWriter } from './writers.js';
+
+/** Entries of a song folder that a run of Stemdeck may have written (replaced with the folder). */
+const OURS = /^(\..*|[a-z][a-z0-9_-]*\.(wav|flac|mp3)|Thumbs\.db|desktop\.ini)$/;
+
+/**
+ * Before a job writes the song folder `outDir`: its parent exists and is writable, what killed
+ * jobs left there is swept, and `outDir` (when it exists) holds only what a run of Stemdeck writes
+ * — it is replaced as a whole, so anything else in it (or the input itself) would be lost.
+ * Throws 'output-unwritable' with what to do.
+ */
+export async function prepareSongFolder(outDir: string, input?: string): Promise<void> {
+  const parent = path.dirname(outDir);
+  await ensureWritableDir(parent);
+  await sweepFolderSwaps(parent);
+  const st = await fs.lstat(outDir).catch(() => null);
+  if (!st) return;
+  if (!st.isDirectory())
+    throw new StemdeckError('output-unwritable', `"${outDir}" is a file, not a folder. Move it away or choose another output folder.`);
+  const inside = input ? path.relative(outDir, path.resolve(input)) : '..';
+  if (!inside.startsWith('..') && !path.isAbsolute(inside))
+    throw new StemdeckError(
+      'output-unwritable',
+      `The input "${input}" is inside the folder its stems replace ("${outDir}"). Move it, or choose another output folder.`,
+    );
+  const foreign: string[] = [];
+  for (const e of await fs.readdir(outDir, { withFileTypes: true }))
+    if (!OURS.test(e.name) || (!e.isFile() && !e.name.startsWith('.'))) foreign.push(e.name);
+  if (foreign.length)
+    throw new StemdeckError(
+      'output-unwritable',
+      `"${outDir}" holds files Stemdeck did not write (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); a song's folder is replaced as a whole. Move them away or choose another output folder.`,
+    );
+  await removeStaleTempFiles(outDir); // temp files of older versions, which wrote into the song folder
+}
 
 export class StemSink {
-  private readonly writers: { stem: string; index: number; writer: StemWriter }[];
-  private readonly committed: string[] = [];
+  private swapped = false;
+
+  private constructor(
+    private readonly outDir: string,
+    private readonly staging: { dir: string; token: string },
+    private readonly writers: { stem: string; index: number; writer: StemWriter }[],
+  ) {}
 
   /**
+   * @param outDir the song folder; its parent must exist (prepareSongFolder)
    * @param order  the stems of the chunks given to write(), in order
    * @param wanted the stems to write (a subset of `order`), each to `<outDir>/<stem>.<ext>`
    */
-  constructor(outDir: string, order: readonly string[], wanted: readonly string[], channels: number, sampleRate: number, format: OutputFormat) {
+  static async open(outDir: string, order: readonly string[], wanted: readonly string[], channels: number, sampleRate: number, format: OutputFormat): Promise<StemSink> {
+    for (const stem of wanted) if (!order.includes(stem)) throw new Error(`internal: sink stem "${stem}" not in ${order.join(', ')}`);
+    const staging = await createStaging(outDir);
     const ext = extensionOf(format);
-    this.writers = wanted.map((stem) => ({
+    const writers = wanted.map((stem) => ({
       stem,
       index: order.indexOf(stem),
-      writer: createStemWriter(path.join(outDir, `${stem}.${ext}`), channels, sampleRate, format),
+      writer: createStemWriter(path.join(staging.dir, `${stem}.${ext}`), channels, sampleRate, format),
     }));
-    for (const w of this.writers) if (w.index < 0) throw new Error(`internal: sink stem "${w.stem}" not in ${order.join(', ')}`);
+    return new StemSink(outDir, staging, writers);
   }
 
   /** The final path of each written stem. */
   get targets(): Record<string, string> {
-    return Object.fromEntries(this.writers.map((w) => [w.stem, w.writer.target]));
+    return Object.fromEntries(this.writers.map((w) => [w.stem, path.join(this.outDir, path.basename(w.writer.target))]));
   }
 
   /** Appends one chunk: stems[i] ([channels][frames]) is the i-th stem of `order`. */
@@ -40,8 +87,8 @@ export class StemSink {
   }
 
   /**
-   * Finishes every temp file (cancellable between files), then renames them all into place.
-   * `onProgress` gets 0 … 1 (1 once every stem is in place).
+   * Finishes every stem (cancellable between files), then swaps the staging folder in.
+   * `onProgress` gets 0 … 1 (1 once the song folder holds the new stems).
    */
   async commitAll(signal?: AbortSignal, onProgress?: (fraction: number) => void): Promise<Record<string, string>> {
     const n = this.writers.length;
@@ -51,17 +98,19 @@ export class StemSink {
       checkAbort(signal);
       onProgress?.((i + 1) / (n + 1));
     }
-    for (const w of this.writers) {
-      await w.writer.commit();
-      this.committed.push(w.writer.target);
-    }
+    for (const w of this.writers) await w.writer.commit(); // renames inside the staging folder
+    checkAbort(signal);
+    await replaceFolder(this.staging.dir, this.outDir);
+    this.swapped = true;
+    releaseToken(this.staging.token);
     onProgress?.(1);
     return this.targets;
   }
 
-  /** Deletes the temp files and any stem already renamed into place; never throws. */
+  /** Before the swap: deletes the staging folder and stops the writers; never throws. */
   async rollback(): Promise<void> {
-    await Promise.allSettled(this.committed.map((f) => fsp.rm(f, { force: true })));
+    if (this.swapped) return;
     await Promise.allSettled(this.writers.map((w) => w.writer.abort()));
+    await discardStaging(this.staging);
   }
 }

@@ -11,9 +11,12 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { z } from 'zod';
-import { StemdeckError } from './errors.js';
+import { fsErrorReason, StemdeckError } from './errors.js';
 import { locateFfmpeg } from './ffmpeg.js';
+import { makeDirs } from './make-dirs.js';
 import { ffmpegPath } from './decode.js';
+import { cutToLength, NAME_MAX, TEMP_AFFIX_MAX } from './output/file-names.js';
+import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
 
 export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
@@ -31,10 +34,14 @@ export function fsError(e: unknown, target: string): StemdeckError {
     return new StemdeckError('disk-full', `The disk is full while writing "${target}". Free some space and try again.`, {
       cause: e,
     });
+  if (code === 'ENAMETOOLONG')
+    return new StemdeckError('output-unwritable', `The name "${path.basename(target)}" is too long for this file system. Use a shorter file or folder name.`, {
+      cause: e,
+    });
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'ENOENT' || code === 'EEXIST' || code === 'EISDIR')
     return new StemdeckError(
       'output-unwritable',
-      `Cannot write to "${target}" (${code}). Choose an output folder you can write to.`,
+      `Cannot write to "${target}": ${fsErrorReason(e)}. Choose an output folder you can write to.`,
       { cause: e },
     );
   return new StemdeckError('internal', `Writing "${target}" failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
@@ -43,7 +50,7 @@ export function fsError(e: unknown, target: string): StemdeckError {
 /** Makes sure `dir` exists and is writable; throws 'output-unwritable'. */
 export async function ensureWritableDir(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     const probe = path.join(dir, `.stemdeck-probe-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
     await fsp.writeFile(probe, '');
     await fsp.rm(probe, { force: true });
@@ -64,21 +71,11 @@ export interface StemWriter {
   abort(): Promise<void>;
 }
 
-const TEMP_RE = /^\..+\.(\d+)-[0-9a-f]{8}\.part$/;
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const TEMP_RE = new RegExp(`^\\..+\\.${TOKEN_PATTERN}\\.part$`);
 
 /**
- * Removes temp files left in `dir` by writers of processes that no longer run (a killed engine
- * host); files of live processes (a job still running) are kept. Returns the names removed.
+ * Removes temp files left in `dir` by writers that are gone (a killed engine host or CLI);
+ * files of live writers (a job still running) are kept. Returns the names removed.
  */
 export async function removeStaleTempFiles(dir: string): Promise<string[]> {
   let names: string[];
@@ -90,16 +87,18 @@ export async function removeStaleTempFiles(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_RE.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
+    if (!m || !isStale(m[1])) continue;
     await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
     removed.push(name);
   }
   return removed;
 }
 
-function tempFor(target: string): string {
-  const dir = path.dirname(target);
-  return path.join(dir, `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.part`);
+/** `.<target name>.<token>.part` beside the target; the name is cut so that it stays within NAME_MAX. */
+function tempFor(target: string): { path: string; token: string } {
+  const token = newToken();
+  const name = cutToLength(path.basename(target), NAME_MAX - TEMP_AFFIX_MAX);
+  return { path: path.join(path.dirname(target), `.${name}.${token}.part`), token };
 }
 
 /** Interleaves planar chunks into a reusable buffer. */
@@ -120,6 +119,7 @@ function interleaveF32(planar: Float32Array[], channels: number): Buffer {
 
 class WavWriter implements StemWriter {
   readonly tempPath: string;
+  private readonly token: string;
   private fd: fsp.FileHandle | null = null;
   private dataBytes = 0;
   private readonly bytesPerSample: number;
@@ -133,7 +133,7 @@ class WavWriter implements StemWriter {
     private readonly sampleRate: number,
     bits: 16 | 24 | 32,
   ) {
-    this.tempPath = tempFor(target);
+    ({ path: this.tempPath, token: this.token } = tempFor(target));
     this.bytesPerSample = bits / 8;
     this.float = bits === 32;
   }
@@ -256,6 +256,7 @@ class WavWriter implements StemWriter {
     } catch (e) {
       throw fsError(e, this.target);
     }
+    releaseToken(this.token);
   }
 
   async abort(): Promise<void> {
@@ -264,6 +265,7 @@ class WavWriter implements StemWriter {
       this.fd = null;
     }
     await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
+    releaseToken(this.token);
   }
 }
 
@@ -276,6 +278,7 @@ interface EncoderExit {
 
 class FfmpegWriter implements StemWriter {
   readonly tempPath: string;
+  private readonly token: string;
   private child: ChildProcessWithoutNullStreams | null = null;
   /** Set once the child has gone ('close' or 'error'); `exited` resolves with it. */
   private exit: EncoderExit | null = null;
@@ -290,7 +293,7 @@ class FfmpegWriter implements StemWriter {
     private readonly sampleRate: number,
     private readonly format: OutputFormat,
   ) {
-    this.tempPath = tempFor(target);
+    ({ path: this.tempPath, token: this.token } = tempFor(target));
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -396,6 +399,7 @@ class FfmpegWriter implements StemWriter {
     } catch (e) {
       throw fsError(e, this.target);
     }
+    releaseToken(this.token);
   }
 
   async abort(): Promise<void> {
@@ -405,6 +409,7 @@ class FfmpegWriter implements StemWriter {
     }
     if (this.exited) await this.exited;
     await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
+    releaseToken(this.token);
   }
 }
 

@@ -5,8 +5,8 @@
  *   <library>/<songId>/stems/<stem>.wav
  *   <library>/<songId>/peaks.bin      waveform peaks (src-main/api/peaks.ts)
  *   <library>/<songId>/artwork.<ext>  cover art from the source's tags, if any
- *   <library>/.tmp-<jobId>/           a separation in progress (renamed into place when complete;
- *                                     removed at start-up if a crash left it)
+ *   <library>/.tmp-<jobId>/           a separation in progress (swapped in as a whole when complete,
+ *                                     output/folder-swap.ts; removed at start-up if a crash left it)
  *
  * Song ids are derived from the source's content hash and the separation settings, so the
  * same file separated with the same model and settings is found again at once.
@@ -18,6 +18,7 @@ import crypto from 'node:crypto';
 import { SongSchema, type MixStateT, type SeparationSettings, type Song, type SongSummary } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
 import { fsyncDir, removeStaleTemps, writeJsonAtomic } from '../engine/output/atomic.js';
+import { replaceFolder, sweepFolderSwaps } from '../engine/output/folder-swap.js';
 
 export async function hashFile(file: string): Promise<{ hash: string; bytes: number }> {
   const h = crypto.createHash('sha256');
@@ -71,6 +72,7 @@ export class Library {
   /** Creates the folder, removes what crashed jobs left, loads every valid song.json. */
   async init(): Promise<void> {
     await fs.mkdir(this.root, { recursive: true });
+    await sweepFolderSwaps(this.root); // first: it may put a song folder back
     const names = await fs.readdir(this.root);
     this.songs.clear();
     for (const name of names) {
@@ -161,15 +163,8 @@ export class Library {
   async commit(staging: string): Promise<Song> {
     const raw = JSON.parse(await fs.readFile(path.join(staging, 'song.json'), 'utf8')) as unknown;
     const song = SongSchema.parse(raw);
-    const target = this.songDir(song.id);
-    const trash = path.join(this.root, `.trash-${song.id}-${crypto.randomBytes(4).toString('hex')}`);
-    const hadOld = await fs.rename(target, trash).then(
-      () => true,
-      () => false,
-    );
-    await fs.rename(staging, target);
-    await fsyncDir(this.root);
-    if (hadOld) await fs.rm(trash, { recursive: true, force: true });
+    // the whole folder at once: a kill part way leaves the old song or the new one (folder-swap.ts)
+    await replaceFolder(staging, this.songDir(song.id));
     this.songs.set(song.id, song);
     return song;
   }

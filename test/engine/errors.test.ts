@@ -163,17 +163,24 @@ test('an engine process killed mid-job leaves only hidden temp files, removed by
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let running = true;
   void exited.then(() => (running = false));
+  // the stems are written in a hidden staging folder beside the song folder (src-main/engine/sink.ts)
+  const staged = (): string[] =>
+    listFiles(dir)
+      .filter((n) => n.startsWith('.o-killed.') && n.endsWith('.staging'))
+      .flatMap((n) => listFiles(path.join(dir, n)).map((f) => `${n}/${f}`));
   const deadline = Date.now() + 60_000;
   try {
-    while (!listFiles(out).some((f) => f.endsWith('.part')) && Date.now() < deadline && running) await new Promise((r) => setTimeout(r, 20));
+    while (!staged().some((f) => f.endsWith('.part')) && Date.now() < deadline && running) await new Promise((r) => setTimeout(r, 20));
     assert.ok(running, `the job ended before any temp file appeared (stems written straight to their final names?): ${listFiles(out).join(', ')}`);
     assert.ok(Date.now() < deadline, `no temp (.part) file appeared within 60 s: ${listFiles(out).join(', ')}`);
   } finally {
     child.kill('SIGKILL');
     await exited;
   }
-  const left = listFiles(out);
-  assert.ok(left.length > 0 && left.every((f) => f.startsWith('.') && f.endsWith('.part')), `after kill: ${left.join(', ')}`);
+  const left = staged();
+  assert.deepEqual(listFiles(out), [], 'nothing in the song folder');
+  assert.ok(left.length > 0 && left.every((f) => path.basename(f).startsWith('.') && f.endsWith('.part')), `after kill: ${left.join(', ')}`);
   await separateFile({ input: good, outDir: out, model: model() });
   assert.deepEqual(listFiles(out), ['other.wav', 'vocals.wav']);
+  assert.deepEqual(staged(), [], 'the next job swept the killed one\'s staging folder');
 });
