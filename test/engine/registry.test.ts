@@ -74,3 +74,29 @@ test('verifyModel: missing file, wrong size, wrong hash; the hash is cached per 
   fs.rmSync(onnx);
   await assert.rejects(verifyModel(m), (e: unknown) => e instanceof StemdeckError && e.code === 'model-corrupt' && /missing/.test(e.message));
 });
+
+test("manifest file paths stay inside the model's folder by their text; a size is required", async () => {
+  const { isConfinedPath } = await import('../../src-main/engine/manifest.js');
+  for (const ok of ['model.onnx', 'sub/model.onnx', 'sub\\model.onnx', 'a..b.onnx']) assert.equal(isConfinedPath(ok), true, ok);
+  for (const bad of ['../x.onnx', '../../../elsewhere/x.onnx', 'sub/../../x.onnx', '/dev/zero', '\\\\server\\share\\x.onnx', 'C:\\x.onnx', 'c:x.onnx', './x.onnx', 'sub//x.onnx', 'x\0.onnx'])
+    assert.equal(isConfinedPath(bad), false, bad);
+  const manifest = JSON.parse(fs.readFileSync(fixtureModel('identity-waveform'), 'utf8')) as { files: { bytes: number }[] };
+  assert.equal(ModelManifestSchema.safeParse(manifest).success, true);
+  manifest.files[0].bytes = 0;
+  assert.equal(ModelManifestSchema.safeParse(manifest).success, false, 'bytes 0 (unchecked size) is refused');
+});
+
+test("verifyModel refuses a symlink out of the model's folder and a file that is not regular, before hashing", { skip: process.platform === 'win32' && 'symlinks' }, async () => {
+  const dir = tempDir();
+  fs.cpSync(path.dirname(fixtureModel('identity-complex')), dir, { recursive: true });
+  const onnx = path.join(dir, 'identity-complex.onnx');
+  const outside = path.join(tempDir(), 'outside.onnx');
+  fs.renameSync(onnx, outside);
+  fs.symlinkSync(outside, onnx); // same bytes and checksum, but the real file is elsewhere
+  const reg = await loadRegistry();
+  const m = reg.get(path.join(dir, 'manifest.json'));
+  await assert.rejects(verifyModel(m), (e: unknown) => e instanceof StemdeckError && e.code === 'model-corrupt' && /outside the model's folder/.test(e.message));
+  fs.rmSync(onnx);
+  fs.mkdirSync(onnx); // a folder where the file should be
+  await assert.rejects(verifyModel(m), (e: unknown) => e instanceof StemdeckError && e.code === 'model-corrupt' && /not a regular file/.test(e.message));
+});
