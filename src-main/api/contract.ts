@@ -60,9 +60,13 @@ export const ErrorCodeSchema = z.enum([
   'checksum',
   'invalid-request',
   'internal',
+  'input-too-short',
 ]);
 export const ApiErrorSchema = z.object({ code: ErrorCodeSchema, message: z.string() });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
+/** Something wrong with an input that did not stop its job (engine/errors.ts StemdeckWarning). */
+export const ApiWarningSchema = z.object({ code: z.enum(['input-non-finite', 'input-damaged', 'input-length']), message: z.string() });
+export type ApiWarning = z.infer<typeof ApiWarningSchema>;
 
 /** A file path on the backend machine (absolute, or as the user typed it). */
 const PathSchema = z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'path contains a NUL byte');
@@ -220,6 +224,8 @@ export const JobSchema = z.strictObject({
   etaSeconds: z.number().nonnegative().nullable(),
   settings: SeparationSettingsSchema,
   error: ApiErrorSchema.nullable(),
+  /** Set when done: what was wrong with the input but did not stop the job (shown on the job). */
+  warnings: z.array(ApiWarningSchema).optional(),
   /** Set when done. */
   songId: SongIdSchema.nullable(),
   attempts: z.number().int().nonnegative(),

@@ -213,6 +213,8 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
         // the requested provider failed only when its session was created (e.g. no GPU driver)
         const fellBack = explicitDevice && !r.provider.split('+').includes(opts.device);
         if (fellBack) noticeDevice(r.providerNote ?? 'not available');
+        // the input was separated, but something was wrong with it (NaN samples, a damaged spot, …)
+        for (const w of r.warnings) progress.log(`stemdeck: warning: ${w.message}`);
         if (opts.json) {
           printJson({
             input,
@@ -222,6 +224,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
             realtimeFactor: round(r.realtimeFactor, 2),
             provider: r.provider,
             ...(fellBack ? { providerFallback: r.providerNote ?? `--device ${opts.device} is not available` } : {}),
+            warnings: r.warnings,
           });
         } else if (!isInteractive()) {
           process.stdout.write(
@@ -261,7 +264,7 @@ export function registerSeparateCommand(program: Command): Command {
     .option('--overlap <fraction>', "segment overlap 0–0.9 (default: the model's, usually 0.25)", parseOverlap)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores, at most 8)', parseThreads)
     .option('--no-residual', 'do not derive the residual stem as mixture − the others')
-    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider"}')
+    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings"}')
     .addHelpText(
       'after',
       `

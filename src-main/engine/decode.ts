@@ -6,12 +6,29 @@
  * [channels][frames] at the requested sample rate. Only the first audio stream is decoded
  * (`-map 0:a:N`), so an NI .stem.mp4 gives its mixture; mono becomes dual mono and more than two
  * channels are downmixed by ffmpeg's standard matrix (`-ac`), any rate is resampled (`-ar`).
+ *
+ * Input integrity (what reaches the model is what the file holds, or the user is told):
+ * - samples that are not numbers (NaN, ±Infinity, e.g. in a float WAV) are replaced with 0 and
+ *   counted (a warning);
+ * - a file that decodes clearly shorter than its header says (cut off: a download or copy that
+ *   stopped) is refused ('input-corrupt', both lengths in the message); where the length cannot be
+ *   trusted (a video's container length, a length ffmpeg only estimated) it is a warning instead;
+ * - decode errors ffmpeg reports while the rest decodes (a damaged spot) are a warning;
+ * - inputs shorter than MIN_INPUT_SECONDS are refused ('input-too-short').
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { StemdeckError } from './errors.js';
+import { fsErrorReason, StemdeckError, type StemdeckWarning } from './errors.js';
 import { locateFfmpeg } from './ffmpeg.js';
+import { zeroNonFinite } from './screen.js';
+
+/**
+ * The shortest input Stemdeck separates. Below a fifth of a second there is hardly a note to
+ * separate (the bundled models analyse 4096-sample windows, 0.09 s at 44.1 kHz), and a stem of a
+ * few milliseconds is more likely a broken file than a wanted result.
+ */
+export const MIN_INPUT_SECONDS = 0.2;
 
 export interface AudioInfo {
   durationSeconds: number;
@@ -22,6 +39,10 @@ export interface AudioInfo {
   hasArtwork: boolean;
   /** Number of audio streams (an NI .stem.mp4 has 5: mixture + 4 stems). */
   audioStreams: number;
+  /** ffmpeg only estimated the duration from the bitrate (no length in the file): not a promise. */
+  durationEstimated: boolean;
+  /** The file has a moving-picture video stream (not cover art): its duration is the container's. */
+  hasVideo: boolean;
 }
 
 export interface DecodeOptions {
@@ -30,6 +51,28 @@ export interface DecodeOptions {
   /** Index among the file's audio streams (default 0 = the first, the mixture of a .stem.mp4). */
   stream?: number;
   signal?: AbortSignal;
+  /**
+   * The file's probe: when given, a decode that ends clearly short of its duration fails (or warns,
+   * see the module comment), and one shorter than MIN_INPUT_SECONDS fails.
+   */
+  expected?: AudioInfo;
+  /** Filled in while decoding: what was found wrong with the input. */
+  report?: DecodeReport;
+}
+
+/** What one decode found; `warnings` is complete once the decode has ended without an error. */
+export interface DecodeReport {
+  frames: number;
+  /** Samples that were NaN or ±Infinity (each replaced with 0). */
+  nonFinite: number;
+  /** Error messages ffmpeg printed while the decode went on. */
+  decodeErrors: number;
+  firstDecodeError: string | null;
+  warnings: StemdeckWarning[];
+}
+
+export function newDecodeReport(): DecodeReport {
+  return { frames: 0, nonFinite: 0, decodeErrors: 0, firstDecodeError: null, warnings: [] };
 }
 
 const LAYOUT_CHANNELS: Record<string, number> = {
@@ -65,12 +108,46 @@ export function ffmpegPath(file: string): string {
   return `file:${path.resolve(file)}`;
 }
 
+/** A clear error for an input path that cannot be opened (missing, a link loop, a dangling link, …). */
+function inputAccessError(file: string, e: unknown): StemdeckError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'ELOOP')
+    return new StemdeckError(
+      'input-missing',
+      `"${file}" is a symbolic link that leads back to itself (a link loop), so there is no file behind it. Pick the audio file itself, or point the link at it.`,
+    );
+  if (code === 'ENOENT') {
+    let target: string | null = null;
+    try {
+      if (fs.lstatSync(file).isSymbolicLink()) target = fs.readlinkSync(file);
+    } catch {
+      // not there at all
+    }
+    if (target !== null)
+      return new StemdeckError(
+        'input-missing',
+        `"${file}" is a symbolic link to "${target}", which does not exist (moved, deleted, or on a drive that is not connected). Pick the audio file itself.`,
+      );
+    return new StemdeckError('input-missing', `Input file not found: "${file}". Check the path and try again.`);
+  }
+  if (code === 'EACCES' || code === 'EPERM')
+    return new StemdeckError('input-missing', `"${file}" cannot be read (permission denied). Check its permissions.`);
+  return new StemdeckError('input-missing', `"${file}" cannot be opened: ${fsErrorReason(e)}. Check the path and try again.`);
+}
+
+function notAudioError(file: string): StemdeckError {
+  return new StemdeckError(
+    'input-not-audio',
+    `"${file}" is not audio that ffmpeg can read: it may be another kind of file (text, an image, …) under an audio name, or badly damaged. Pick an audio or video file with sound.`,
+  );
+}
+
 function checkInput(file: string): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
-  } catch {
-    throw new StemdeckError('input-missing', `Input file not found: "${file}". Check the path and try again.`);
+  } catch (e) {
+    throw inputAccessError(file, e);
   }
   if (st.isDirectory())
     throw new StemdeckError('input-not-audio', `"${file}" is a folder, not an audio file. Pick an audio or video file.`);
@@ -78,8 +155,8 @@ function checkInput(file: string): void {
     throw new StemdeckError('input-corrupt', `"${file}" is empty (0 bytes). Pick a complete audio file.`);
   try {
     fs.accessSync(file, fs.constants.R_OK);
-  } catch {
-    throw new StemdeckError('input-missing', `"${file}" cannot be read (permission denied). Check its permissions.`);
+  } catch (e) {
+    throw inputAccessError(file, e);
   }
 }
 
@@ -134,12 +211,15 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
   let audio: { codec: string; sampleRate: number; channels: number } | null = null;
   let audioStreams = 0;
   let hasArtwork = false;
+  let hasVideo = false;
+  const durationEstimated = /Estimating duration from bitrate/.test(stderr);
   for (const l of lines) {
     const s = /^\s*Stream #0:\d+(?:\[[^\]]*\])?(?:\([^)]*\))?: (Audio|Video): (.*)$/.exec(l);
     if (!s) continue;
     if (s[1] === 'Video') {
       // "(attached pic)" in newer ffmpeg; older builds only show a still-image codec (cover art)
       if (/attached pic/.test(s[2]) || /^(png|mjpeg|jpeg|bmp|gif|webp|tiff)\b/i.test(s[2])) hasArtwork = true;
+      else hasVideo = true;
       continue;
     }
     audioStreams++;
@@ -162,7 +242,8 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
     }
     audio = { codec, sampleRate: sr ? Number(sr[1]) : 0, channels };
   }
-  if (!audio) return { durationSeconds: parseDuration(stderr) ?? 0, sampleRate: 0, channels: 0, codec: '', tags, hasArtwork, audioStreams: 0 };
+  if (!audio)
+    return { durationSeconds: parseDuration(stderr) ?? 0, sampleRate: 0, channels: 0, codec: '', tags, hasArtwork, audioStreams: 0, durationEstimated, hasVideo };
   return {
     durationSeconds: parseDuration(stderr) ?? 0,
     sampleRate: audio.sampleRate,
@@ -171,6 +252,8 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
     tags,
     hasArtwork,
     audioStreams,
+    durationEstimated,
+    hasVideo,
   };
 }
 
@@ -180,16 +263,84 @@ export async function probeAudio(file: string): Promise<AudioInfo> {
   const { stderr } = await run(['-hide_banner', '-nostdin', '-i', ffmpegPath(file)]);
   const info = parseFfmpegInfo(stderr);
   if (!info) {
-    if (/Invalid data found|could not find codec parameters|moov atom not found|End of file/i.test(stderr))
-      throw new StemdeckError(
-        'input-not-audio',
-        `"${file}" is not an audio file ffmpeg can read (or it is damaged). Pick an audio or video file with sound.`,
-      );
+    // A text file named .mp3 ends in "…: Invalid argument" after a low-score format guess.
+    if (/Invalid data found|could not find codec parameters|moov atom not found|End of file|Invalid argument|misdetection possible/i.test(stderr))
+      throw notAudioError(file);
     throw new StemdeckError('input-corrupt', `"${file}" could not be read: ${lastLine(stderr)}. Try another copy of the file.`);
   }
   if (info.audioStreams === 0)
     throw new StemdeckError('input-not-audio', `"${file}" has no audio stream. Pick a file with sound.`);
+  checkWavLength(file);
   return info;
+}
+
+/** "0.16 s", "4.00 s", "3:25.4". */
+function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(2)} s`;
+  const m = Math.floor(s / 60);
+  return `${m}:${(s - 60 * m).toFixed(1).padStart(4, '0')}`;
+}
+
+/** A decode clearly short of the expected length: more than half a second and more than 1 % missing. */
+function clearlyShort(expectedSeconds: number, gotSeconds: number): boolean {
+  return expectedSeconds > 0 && expectedSeconds - gotSeconds > Math.max(0.5, 0.01 * expectedSeconds);
+}
+
+function truncatedError(file: string, expectedSeconds: number, gotSeconds: number): StemdeckError {
+  return new StemdeckError(
+    'input-corrupt',
+    `"${file}" is cut off or damaged: it should last ${formatSeconds(expectedSeconds)}, but only ${formatSeconds(gotSeconds)} could be decoded. Use a complete copy of the file (download or export it again).`,
+  );
+}
+
+function tooShortError(file: string, seconds: number): StemdeckError {
+  return new StemdeckError(
+    'input-too-short',
+    `"${file}" is too short to separate (${formatSeconds(seconds)}; Stemdeck needs at least ${MIN_INPUT_SECONDS} s of audio). Pick a longer file.`,
+  );
+}
+
+/** Refuses an input whose probed length is known and below MIN_INPUT_SECONDS (before any work). */
+export function checkLongEnough(file: string, info: AudioInfo): void {
+  if (info.durationSeconds > 0 && !info.durationEstimated && info.durationSeconds < MIN_INPUT_SECONDS) throw tooShortError(file, info.durationSeconds);
+}
+
+/**
+ * A RIFF/WAVE file whose data chunk promises more bytes than the file holds was cut off. ffmpeg
+ * then reports the length of what is there (estimated from the size), so the decode alone cannot
+ * tell: the header says how long the file should be. A data size of 0 or 0xFFFFFFFF (streamed, or
+ * RF64) promises nothing.
+ */
+function checkWavLength(file: string): void {
+  let head: Buffer;
+  let size: number;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      size = fs.fstatSync(fd).size;
+      head = Buffer.alloc(Math.min(size, 1 << 16));
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return; // the decode reports unreadable files
+  }
+  if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return;
+  let bytesPerSecond = 0;
+  for (let off = 12; off + 8 <= head.length; ) {
+    const id = head.toString('latin1', off, off + 4);
+    const len = head.readUInt32LE(off + 4);
+    if (id === 'fmt ' && off + 16 <= head.length) bytesPerSecond = head.readUInt32LE(off + 8 + 8);
+    if (id === 'data') {
+      if (len === 0 || len === 0xffffffff || bytesPerSecond <= 0) return;
+      const available = Math.max(0, size - (off + 8));
+      if (len > available && clearlyShort(len / bytesPerSecond, available / bytesPerSecond))
+        throw truncatedError(file, len / bytesPerSecond, available / bytesPerSecond);
+      return;
+    }
+    off += 8 + len + (len % 2);
+  }
 }
 
 function lastLine(s: string): string {
@@ -233,10 +384,16 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
     'pipe:1',
   ];
   const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const report = opts.report ?? newDecodeReport();
   let stderr = '';
+  let partialLine = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 100_000) stderr += d;
+    // at -v error every line is an error; the decode may still go on past it (a damaged spot)
+    const lines = (partialLine + d).split(/\r?\n/);
+    partialLine = lines.pop() ?? '';
+    for (const line of lines) noteDecodeError(report, line);
   });
   const exited = new Promise<number | null>((resolve) => {
     child.on('close', (code) => resolve(code));
@@ -282,7 +439,9 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
       } else {
         for (let i = 0; i < frames; i++) for (let c = 0; c < C; c++) planar[c][i] = f32[i * C + c];
       }
+      report.nonFinite += zeroNonFinite(planar);
       total += frames;
+      report.frames = total;
       yield planar;
     }
     finished = true;
@@ -292,17 +451,46 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
   }
   if (opts.signal?.aborted) throw new StemdeckError('cancelled', 'Cancelled.');
   const code = await exited;
+  noteDecodeError(report, partialLine);
   if (code !== 0 || total === 0) throw decodeError(file, stderr, code, total);
+  if (opts.expected) checkDecodedLength(file, opts.expected, total / opts.sampleRate, report);
+  if (report.nonFinite > 0)
+    report.warnings.push({
+      code: 'input-non-finite',
+      message: `"${file}" holds ${report.nonFinite} sample${report.nonFinite === 1 ? '' : 's'} that ${report.nonFinite === 1 ? 'is' : 'are'} not a number (NaN or infinity); ${report.nonFinite === 1 ? 'it was' : 'they were'} replaced with silence. Check the program that made the file.`,
+    });
+  if (report.decodeErrors > 0)
+    report.warnings.push({
+      code: 'input-damaged',
+      message: `"${file}" is damaged: ffmpeg reported ${report.decodeErrors} error${report.decodeErrors === 1 ? '' : 's'} while decoding it (the first: "${report.firstDecodeError}"); those spots may be silent or glitchy in the stems. Use another copy of the file if you can.`,
+    });
+}
+
+function noteDecodeError(report: DecodeReport, line: string): void {
+  const text = line.trim();
+  if (!text) return;
+  report.decodeErrors++;
+  // "[flac @ 0x55d…] invalid residual" → "invalid residual"
+  report.firstDecodeError ??= text.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '').slice(0, 200);
+}
+
+/** The decode ended: refuse (or, where the expected length is not the audio's, warn about) a short result. */
+function checkDecodedLength(file: string, expected: AudioInfo, gotSeconds: number, report: DecodeReport): void {
+  if (!expected.durationEstimated && clearlyShort(expected.durationSeconds, gotSeconds)) {
+    if (!expected.hasVideo) throw truncatedError(file, expected.durationSeconds, gotSeconds);
+    report.warnings.push({
+      code: 'input-length',
+      message: `"${file}" is ${formatSeconds(expected.durationSeconds)} long, but its sound ends after ${formatSeconds(gotSeconds)} (the stems are that long). If the sound should go on, the file is damaged: use another copy.`,
+    });
+  }
+  if (gotSeconds < MIN_INPUT_SECONDS) throw tooShortError(file, gotSeconds);
 }
 
 function decodeError(file: string, stderr: string, code: number | null, frames: number): StemdeckError {
   if (/Stream map '0:a:\d+' matches no streams|does not contain any stream|matches no streams/i.test(stderr))
     return new StemdeckError('input-not-audio', `"${file}" has no audio stream. Pick a file with sound.`);
-  if (/Invalid data found when processing input|could not find codec parameters|Invalid argument/i.test(stderr) && frames === 0)
-    return new StemdeckError(
-      'input-not-audio',
-      `"${file}" is not an audio file ffmpeg can read (or it is damaged). Pick an audio or video file with sound.`,
-    );
+  if (/Invalid data found when processing input|could not find codec parameters|Invalid argument|misdetection possible/i.test(stderr) && frames === 0)
+    return notAudioError(file);
   if (frames === 0 && code === 0)
     return new StemdeckError('input-corrupt', `"${file}" contains no audio samples. Pick a complete audio file.`);
   return new StemdeckError(

@@ -15,9 +15,10 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { StemdeckError } from './errors.js';
+import { StemdeckError, type StemdeckWarning } from './errors.js';
 import { DeviceSchema, type Device } from './manifest.js';
-import { decodeAudio, probeAudio } from './decode.js';
+import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio, type DecodeReport } from './decode.js';
+import { countNonFinite } from './screen.js';
 import { fftReady } from './fft.js';
 import { defaultThreads, getSession, type ort, type SessionInfo } from './onnx.js';
 import { getWorkerSession, type WorkerSession } from './ort-worker.js';
@@ -92,6 +93,8 @@ export interface SeparationResult {
   /** Execution provider used and why a requested one was not. */
   provider: string;
   providerNote: string | null;
+  /** What was wrong with the input but did not stop the job (NaN samples, damaged spots, …). */
+  warnings: StemdeckWarning[];
 }
 
 function now(): number {
@@ -189,6 +192,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const model = await resolveModel(opts.model);
   const stageModels: OnnxModel[] = isCascadeModel(model) ? cascadeStages(model, await loadRegistry()) : [model];
   const info = await probeAudio(opts.input);
+  checkLongEnough(opts.input, info);
   for (const s of stageModels) await verifyModel(s);
   const plan = planSeparation(model, stageModels, opts);
   const outDir = path.resolve(opts.outDir);
@@ -205,7 +209,10 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const C = plan.channels;
   const SR = plan.sampleRate;
   const expectedFrames = Math.max(1, Math.round(info.durationSeconds * SR));
-  const decode = (): AsyncGenerator<Float32Array[]> => decodeAudio(opts.input, { sampleRate: SR, channels: C, signal });
+  // every pass screens the input (non-finite samples, cut-off length); the stems' pass reports it
+  const inputReport = newDecodeReport();
+  const decode = (report?: DecodeReport): AsyncGenerator<Float32Array[]> =>
+    decodeAudio(opts.input, { sampleRate: SR, channels: C, signal, expected: info, report });
 
   // Demucs-style normalisation needs the whole mixture's statistics: one extra decode pass
   // (reported as the 'decode' stage), wrapped around the stage's adapter. A cascade's later
@@ -240,12 +247,12 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   // chunks of the job's stems (plan.stems order), each with its frames
   async function* chunks(): AsyncGenerator<Float32Array[][]> {
     if (!plan.cascade) {
-      for await (const c of separateStream(decode(), streamOpts(0))) yield c.stems;
+      for await (const c of separateStream(decode(inputReport), streamOpts(0))) yield c.stems;
       return;
     }
     const R = plan.residual ? plan.stems.indexOf(plan.residual) : -1;
     const stages = plan.stages.map((st, k) => ({ ...streamOpts(k), keep: st.keepIdx }));
-    for await (const c of cascadeStream(decode(), stages)) {
+    for await (const c of cascadeStream(decode(inputReport), stages)) {
       if (R >= 0) c.stems[R] = subtract(c.mixture, c.stems.filter((_, i) => i !== R));
       yield c.stems;
     }
@@ -257,6 +264,12 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   try {
     report('separate', 0, null);
     for await (const stems of chunks()) {
+      // the input is finite (decode.ts), so a NaN or infinity here is the model's: never write it
+      if (countNonFinite(stems) > 0)
+        throw new StemdeckError(
+          'model-contract',
+          `Model "${plan.modelId}" produced samples that are not numbers (NaN or infinity) from "${opts.input}", so its stems would be wrong; nothing was written. Try another model, and tell the model's author.`,
+        );
       await sink.write(stems);
       frames += stems[0][0].length;
     }
@@ -284,5 +297,6 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
     realtimeFactor: seconds > 0 ? durationSeconds / seconds : 0,
     provider: providers.join('+'),
     providerNote: runners.find((r) => r.info.fallbackReason)?.info.fallbackReason ?? null,
+    warnings: inputReport.warnings,
   };
 }

@@ -17,11 +17,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { JobSchema, type ApiError, type Job, type SeparationSettings } from '../api/contract.js';
+import { JobSchema, type ApiError, type ApiWarning, type Job, type SeparationSettings } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
 import { writeJsonAtomic } from '../engine/output/atomic.js';
 import type { Library } from '../library/library.js';
 import { songIdFor } from '../library/library.js';
+import { canRetry } from '../shared/retry.js';
 import type { FromHost, ToHost } from './protocol.js';
 
 /** A started engine host process, whatever started it (child_process.fork or utilityProcess). */
@@ -142,16 +143,17 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
       this.emitJob(job, false);
     } else if (msg.type === 'done') {
       this.committing.add(entry.job.id);
-      void this.complete(entry, msg.staging).finally(() => this.committing.delete(entry.job.id));
+      void this.complete(entry, msg.staging, msg.warnings ?? []).finally(() => this.committing.delete(entry.job.id));
     } else if (msg.type === 'failed') {
       this.finish(entry, msg.error.code === 'cancelled' ? 'cancelled' : 'failed', msg.error.code === 'cancelled' ? null : msg.error);
     }
   }
 
-  private async complete(entry: Entry, staging: string): Promise<void> {
+  private async complete(entry: Entry, staging: string, warnings: ApiWarning[]): Promise<void> {
     try {
       const song = await this.opts.library.commit(staging);
       entry.job.songId = song.id;
+      if (warnings.length) entry.job.warnings = warnings;
       entry.job.fraction = 1;
       entry.job.etaSeconds = 0;
       this.finish(entry, 'done', null);
@@ -244,6 +246,7 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
     job.fraction = 0;
     job.etaSeconds = null;
     job.error = null;
+    delete job.warnings;
     job.attempts++;
     job.startedAt = new Date().toISOString();
     job.finishedAt = null;
@@ -321,6 +324,9 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
     const job = entry.job;
     if (job.status !== 'failed' && job.status !== 'cancelled')
       throw new StemdeckError('invalid-request', `Only failed or cancelled jobs can be retried (this one is ${job.status}).`);
+    // the same file would fail the same way (shared/retry.ts); its message says what to do instead
+    if (!canRetry(job))
+      throw new StemdeckError('invalid-request', `Retrying would fail the same way: ${job.error?.message ?? 'this file cannot be separated.'}`);
     job.status = 'queued';
     job.stage = null;
     job.fraction = 0;

@@ -1,5 +1,5 @@
 /** Messages between the app (parent) and the engine host process (child). Structured-clone safe. */
-import type { ApiError, SeparationSettings } from '../api/contract.js';
+import type { ApiError, ApiWarning, SeparationSettings } from '../api/contract.js';
 
 export interface RunJob {
   id: string;
@@ -16,5 +16,5 @@ export type ToHost = { type: 'run'; job: RunJob } | { type: 'cancel'; id: string
 export type FromHost =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; id: string; stage: 'decode' | 'separate' | 'write' | 'finalize'; fraction: number; etaSeconds: number | null }
-  | { type: 'done'; id: string; staging: string }
+  | { type: 'done'; id: string; staging: string; warnings?: ApiWarning[] }
   | { type: 'failed'; id: string; error: ApiError };

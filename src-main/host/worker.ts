@@ -62,7 +62,7 @@ async function run(job: RunJob): Promise<void> {
       durationSeconds: result.durationSeconds || probe.durationSeconds,
       stats: { seconds: (Date.now() - started) / 1000, realtimeFactor: result.realtimeFactor },
     });
-    send({ type: 'done', id: job.id, staging: job.staging });
+    send({ type: 'done', id: job.id, staging: job.staging, warnings: result.warnings });
   } catch (e) {
     await fs.rm(job.staging, { recursive: true, force: true }).catch(() => undefined);
     const error = ac.signal.aborted
