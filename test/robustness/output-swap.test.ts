@@ -168,12 +168,17 @@ test('app library: a kill between any two renames of Library.commit leaves the o
   assert.ok(seen.some((s) => s.endsWith('new')), `the new song wins once its folder is in place:\n${seen.join('\n')}`);
 });
 
-test('an input that fails early leaves no song folder, and nothing beside it', async () => {
+test('a job that fails before its first stem leaves no song folder, and nothing beside it', async () => {
   const parent = path.join(work, 'early');
-  const bad = path.join(work, 'not-audio.mp3');
-  fs.writeFileSync(bad, 'this is text, not audio\n'.repeat(100));
-  await assert.rejects(separateFile({ input: bad, outDir: path.join(parent, 'not-audio'), model: identityWaveform }), StemdeckError);
-  assert.deepEqual(listFiles(parent), [], 'no empty song folder');
+  const input = makeTone(path.join(work, 'early.wav'), 1);
+  // a model whose graph does not match its manifest fails when its session opens, after the checks
+  const mdir = path.join(work, 'wrong-contract');
+  fs.cpSync(path.dirname(identityWaveform), mdir, { recursive: true });
+  const m = JSON.parse(fs.readFileSync(path.join(mdir, 'manifest.json'), 'utf8'));
+  Object.assign(m, { id: 'wrong-contract', io: 'complex-spectrogram', stft: { nFft: 2048, hop: 512, window: 'hann', center: true, bins: 1025 } });
+  fs.writeFileSync(path.join(mdir, 'manifest.json'), JSON.stringify(m));
+  await assert.rejects(separateFile({ input, outDir: path.join(parent, 'early'), model: path.join(mdir, 'manifest.json') }), StemdeckError);
+  assert.deepEqual(fs.readdirSync(parent), [], 'no empty song folder, no staging folder');
 });
 
 test('a song folder holding files Stemdeck did not write is refused before any work, and kept', async () => {
