@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeAll, probeAudio, writeAudio, locateFfmpeg, StemdeckError } from '../../src-main/engine/index.js';
+import { newDecodeReport } from '../../src-main/engine/decode.js';
 import { errorDb, ffmpeg, isolateHome, tempDir, testSignal } from './helpers.js';
 
 let dir = '';
@@ -172,4 +173,42 @@ test('awkward file names: leading dash, protocol-like, unicode, spaces and quote
     process.chdir(cwd);
   }
   assert.equal(fs.readdirSync(sub).length, 4, 'no temp files left');
+});
+
+test('screening: every clean format decodes against its probe with no warning (no false "cut off" or "damaged")', async () => {
+  const files: string[] = [];
+  for (const [name, codec] of [...lossless, ...lossy]) {
+    const f = path.join(dir, `screen-${name}`);
+    ffmpeg(['-i', src, ...codec, f]);
+    files.push(f);
+  }
+  const video = path.join(dir, 'screen-video.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10:duration=2', '-i', src, '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-c:a', 'aac', video]);
+  files.push(video);
+  for (const f of files) {
+    const report = newDecodeReport();
+    const y = await decodeAll(f, { sampleRate: SR, channels: 2, expected: await probeAudio(f), report });
+    assert.deepEqual(report.warnings, [], path.basename(f));
+    assert.equal(report.frames, y[0].length);
+    assert.equal(report.nonFinite, 0);
+  }
+});
+
+test('screening: NaN and ±Infinity samples decode as 0 and are counted', async () => {
+  const x = testSignal(10_000); // 0.23 s: long enough to separate
+  x[0][10] = NaN;
+  x[1][11] = Infinity;
+  x[0][9999] = -Infinity;
+  const f = path.join(dir, 'nonfinite.wav');
+  await writeAudio(f, x, SR, 'wav'); // 32-bit float keeps them as they are
+  const report = newDecodeReport();
+  const y = await decodeAll(f, { sampleRate: SR, channels: 2, expected: await probeAudio(f), report });
+  assert.equal(report.nonFinite, 3);
+  assert.deepEqual([y[0][10], y[1][11], y[0][9999]], [0, 0, 0]);
+  assert.ok(y.every((ch) => ch.every((v) => Number.isFinite(v))), 'all finite');
+  assert.equal(y[0][12], Math.fround(x[0][12]), 'the rest is untouched');
+  assert.deepEqual(
+    report.warnings.map((w) => w.code),
+    ['input-non-finite'],
+  );
 });
