@@ -210,3 +210,18 @@ test("a re-run replaces the song folder's stems as a set (no stale stem of an ea
   await separateFile({ input, outDir: out, model: identityWaveform, format: 'wav', stems: ['vocals'] });
   assert.deepEqual(listFiles(out), ['vocals.wav']);
 });
+
+test('the temp files of a killed run are swept by the next run into the same --out folder, whatever its song', async () => {
+  const parent = path.join(work, 'sweep');
+  const killedInput = makeTone(path.join(work, 'killed.wav'), 3);
+  // killed after its first rename: its stems are complete in its staging folder, not yet swapped in
+  const { killed } = await runChild(['separate', killedInput, path.join(parent, 'killed'), identityWaveform], 1);
+  assert.ok(killed);
+  const left = fs.readdirSync(parent);
+  assert.ok(left.length > 0 && left.every((n) => n.startsWith('.')), `the killed run left hidden files only: ${left.join(', ')}`);
+  const bytesLeft = listFiles(parent).reduce((sum, f) => sum + fs.statSync(path.join(parent, f)).size, 0);
+  assert.ok(bytesLeft > 500_000, `the killed run left its stems (${bytesLeft} bytes)`);
+  const other = makeTone(path.join(work, 'other.wav'), 1);
+  await separateFile({ input: other, outDir: path.join(parent, 'other'), model: identityWaveform });
+  assert.deepEqual(fs.readdirSync(parent), ['other'], 'only the new song folder is left');
+});
