@@ -1,6 +1,7 @@
 /**
  * Stem writers. Audio arrives as planar chunks `Float32Array[]` = [channels][frames] at `sampleRate`.
- * - WAV (32-bit float, 24- and 16-bit PCM): our own streaming writer, header patched at the end.
+ * - WAV (32-bit float, 24- and 16-bit PCM): our own streaming writer, header patched at the end
+ *   (RF64 when the file passes RIFF's 4 GiB, about 3 h 22 min of 32-bit float stereo at 44.1 kHz).
  * - FLAC (16/24) and MP3 (320 kbit/s CBR, V0 VBR): encoded by ffmpeg from an f32le pipe.
  * Every writer writes a hidden temp file in the target folder; `commit` renames it into place,
  * `abort` deletes it, so a failed or cancelled job leaves nothing that looks finished.
@@ -17,6 +18,7 @@ import { makeDirs } from './make-dirs.js';
 import { ffmpegPath } from './decode.js';
 import { cutToLength, NAME_MAX, TEMP_AFFIX_MAX } from './output/file-names.js';
 import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
+import { buildWavHeader } from './output/wav.js';
 
 export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
@@ -138,49 +140,11 @@ class WavWriter implements StemWriter {
     this.float = bits === 32;
   }
 
+  /** Same length for every size (a JUNK chunk stands where RF64's ds64 goes), so it is patched in place at the end. */
   private header(dataBytes: number): Buffer {
-    const C = this.channels;
-    const bps = this.bytesPerSample;
-    const fmtSize = this.float ? 18 : 16;
-    const factSize = this.float ? 12 : 0;
-    const h = Buffer.alloc(12 + 8 + fmtSize + factSize + 8);
-    let o = 0;
-    h.write('RIFF', o);
-    o += 4;
-    h.writeUInt32LE(Math.min(0xffffffff, 4 + 8 + fmtSize + factSize + 8 + dataBytes + (dataBytes % 2)), o);
-    o += 4;
-    h.write('WAVE', o);
-    o += 4;
-    h.write('fmt ', o);
-    o += 4;
-    h.writeUInt32LE(fmtSize, o);
-    o += 4;
-    h.writeUInt16LE(this.float ? 3 : 1, o);
-    o += 2;
-    h.writeUInt16LE(C, o);
-    o += 2;
-    h.writeUInt32LE(this.sampleRate, o);
-    o += 4;
-    h.writeUInt32LE(this.sampleRate * C * bps, o);
-    o += 4;
-    h.writeUInt16LE(C * bps, o);
-    o += 2;
-    h.writeUInt16LE(bps * 8, o);
-    o += 2;
-    if (this.float) {
-      h.writeUInt16LE(0, o);
-      o += 2;
-      h.write('fact', o);
-      o += 4;
-      h.writeUInt32LE(4, o);
-      o += 4;
-      h.writeUInt32LE(Math.min(0xffffffff, dataBytes / (C * bps)), o);
-      o += 4;
-    }
-    h.write('data', o);
-    o += 4;
-    h.writeUInt32LE(Math.min(0xffffffff, dataBytes), o);
-    return h;
+    return buildWavHeader({ sampleRate: this.sampleRate, channels: this.channels, bits: (this.bytesPerSample * 8) as 16 | 24 | 32, float: this.float }, dataBytes, {
+      reserveDs64: true,
+    });
   }
 
   private async open(): Promise<fsp.FileHandle> {

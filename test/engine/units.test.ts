@@ -1,4 +1,4 @@
-/** Unit tests: segmenter/overlap-add, WAV writer headers and atomic writes, magnitude-mask Wiener refinement. */
+/** Unit tests: segmenter/overlap-add, WAV writer headers and atomic writes (a racing reader never sees a part), magnitude-mask Wiener refinement. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -34,7 +34,20 @@ test('segmenter + overlap-add reconstruct any length exactly, streamed in odd ch
   assert.ok(w.every((v) => v > 0 && v <= 1));
 });
 
-test('WAV writer: headers for float/24/16 bit, atomic (no temp files), odd data padding', async () => {
+/** Chunk id → [offset of its body, size field], walking the RIFF chunks up to 'data'. */
+function wavChunks(b: Buffer): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (let o = 12; o + 8 <= b.length; ) {
+    const id = b.toString('ascii', o, o + 4);
+    const size = b.readUInt32LE(o + 4);
+    out.set(id, [o + 8, size]);
+    if (id === 'data') break;
+    o += 8 + size + (size % 2);
+  }
+  return out;
+}
+
+test('WAV writer: headers for float/24/16 bit, odd data padding', async () => {
   const dir = tempDir();
   const x = testSignal(1001);
   for (const [format, fmtTag, bits] of [
@@ -48,17 +61,62 @@ test('WAV writer: headers for float/24/16 bit, atomic (no temp files), odd data 
     assert.equal(b.toString('ascii', 0, 4), 'RIFF');
     assert.equal(b.readUInt32LE(4), b.length - 8, 'RIFF size');
     assert.equal(b.toString('ascii', 8, 12), 'WAVE');
-    assert.equal(b.readUInt16LE(20), fmtTag);
-    assert.equal(b.readUInt16LE(22), 2);
-    assert.equal(b.readUInt32LE(24), 48000);
-    assert.equal(b.readUInt16LE(34), bits);
-    const dataAt = b.indexOf('data');
-    assert.equal(b.readUInt32LE(dataAt + 4), 1001 * 2 * (bits / 8));
+    const chunks = wavChunks(b);
+    const [fmt] = chunks.get('fmt ')!;
+    assert.equal(b.readUInt16LE(fmt), fmtTag);
+    assert.equal(b.readUInt16LE(fmt + 2), 2);
+    assert.equal(b.readUInt32LE(fmt + 4), 48000);
+    assert.equal(b.readUInt16LE(fmt + 14), bits);
+    const [dataAt, dataSize] = chunks.get('data')!;
+    assert.equal(dataSize, 1001 * 2 * (bits / 8));
+    assert.equal(b.length, dataAt + dataSize + (dataSize % 2), 'odd data is padded to an even size');
     const y = await decodeAll(f, { sampleRate: 48000, channels: 2 });
     assert.equal(y[0].length, 1001);
     assert.ok(errorDb(x, y) < (bits === 16 ? -60 : -100), format);
   }
   assert.deepEqual(listFiles(dir), ['wav.wav', 'wav16.wav', 'wav24.wav']);
+});
+
+test('WAV writer is atomic: a reader racing it sees the old file or the new one, never a part', async () => {
+  // A reader polls the target while it is rewritten; every read must be byte-equal to the old or
+  // the new file. The same reader on a plain in-place writer is the control: it must see a part.
+  const dir = tempDir();
+  const file = path.join(dir, 'stem.wav');
+  const oldSignal = testSignal(200_000, 44100, 1);
+  const newSignal = testSignal(400_000, 44100, 2);
+  await writeAudio(path.join(dir, 'new.wav'), newSignal, 44100, 'wav');
+  const newBytes = fs.readFileSync(path.join(dir, 'new.wav'));
+  async function race(write: () => Promise<void>): Promise<{ reads: number; torn: number }> {
+    await writeAudio(file, oldSignal, 44100, 'wav');
+    const oldBytes = fs.readFileSync(file);
+    let writing = true;
+    let reads = 0;
+    let torn = 0;
+    const reader = (async () => {
+      while (writing) {
+        const b = await fs.promises.readFile(file).catch(() => null);
+        if (b) {
+          reads++;
+          if (!b.equals(oldBytes) && !b.equals(newBytes)) torn++;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await write();
+    writing = false;
+    await reader;
+    assert.ok(fs.readFileSync(file).equals(newBytes), 'the new file in the end');
+    return { reads, torn };
+  }
+  const atomic = await race(() => writeAudio(file, newSignal, 44100, 'wav'));
+  assert.equal(atomic.torn, 0, `writeAudio: ${atomic.torn} of ${atomic.reads} reads saw a part of a file`);
+  const control = await race(async () => {
+    const fh = await fs.promises.open(file, 'w');
+    for (let o = 0; o < newBytes.length; o += 65536) await fh.write(newBytes, o, Math.min(65536, newBytes.length - o), o);
+    await fh.close();
+  });
+  assert.ok(control.torn > 0, `the check can fail: the in-place writer was seen part-written (${control.torn} of ${control.reads} reads)`);
+  assert.deepEqual(listFiles(dir), ['new.wav', 'stem.wav'], 'no temp files left');
 });
 
 test('magnitude-mask with Wiener iterations: two identical stems each get half, and sum to the mixture', async () => {

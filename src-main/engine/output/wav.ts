@@ -1,7 +1,7 @@
 /**
  * Minimal streaming WAV reader/writer for the app's own files (stems written by the engine,
  * exports, drag-out files). Audio is planar `Float32Array[]` = [channels][frames].
- * Reads PCM 16/24/32-bit int and 32-bit float (plain and WAVE_FORMAT_EXTENSIBLE).
+ * Reads PCM 16/24/32-bit int and 32-bit float (plain and WAVE_FORMAT_EXTENSIBLE), RIFF and RF64.
  */
 import fs from 'node:fs/promises';
 import { StemdeckError } from '../errors.js';
@@ -25,13 +25,21 @@ export async function readWavInfo(file: string): Promise<WavInfo> {
     await fh.read(head, 0, 12, 0);
     if (head.toString('ascii', 0, 4) !== 'RIFF' && head.toString('ascii', 0, 4) !== 'RF64') throw bad(file);
     if (head.toString('ascii', 8, 12) !== 'WAVE') throw bad(file);
+    const rf64 = head.toString('ascii', 0, 4) === 'RF64';
     let off = 12;
     let fmt: { format: number; channels: number; sampleRate: number; bits: number } | null = null;
+    let ds64DataBytes: number | null = null;
     const hdr = Buffer.alloc(8);
     while (off + 8 <= size) {
       await fh.read(hdr, 0, 8, off);
       const id = hdr.toString('ascii', 0, 4);
-      const len = hdr.readUInt32LE(4);
+      let len = hdr.readUInt32LE(4);
+      if (id === 'ds64' && len >= 24) {
+        // RF64: the real data size (the data chunk's own size field says 0xFFFFFFFF)
+        const b = Buffer.alloc(24);
+        await fh.read(b, 0, 24, off + 8);
+        ds64DataBytes = Number(b.readBigUInt64LE(8));
+      } else if (id === 'data' && rf64 && len === 0xffffffff && ds64DataBytes !== null) len = ds64DataBytes;
       if (id === 'fmt ') {
         const b = Buffer.alloc(Math.min(len, 40));
         await fh.read(b, 0, b.length, off + 8);
@@ -114,28 +122,86 @@ export async function* readWavChunks(file: string, chunkFrames = 65536): AsyncGe
   }
 }
 
+/** The largest size a RIFF header can state (u32); bigger files are RF64 (EBU Tech 3306). */
+export const RIFF_MAX_BYTES = 0xffffffff;
+
+export interface WavLayout {
+  sampleRate: number;
+  channels: number;
+  bits: 16 | 24 | 32;
+  /** IEEE float samples (32-bit only); else integer PCM */
+  float: boolean;
+}
+
+/**
+ * The header of a WAV file whose sample data is `dataBytes` long (the data follows the header;
+ * a pad byte follows odd-sized data). A file over RIFF's 4 GiB is written as RF64: "RF64" and
+ * 0xFFFFFFFF in the 32-bit size fields, the real sizes in a `ds64` chunk right after "WAVE".
+ * `reserveDs64` puts a 28-byte `JUNK` chunk where `ds64` would go, so that a writer that learns
+ * the size only at the end can patch the header in place either way (same length); it is
+ * ignored by every reader. Float data gets the `fact` chunk and the 18-byte `fmt ` the format asks for.
+ */
+export function buildWavHeader(layout: WavLayout, dataBytes: number, opts: { reserveDs64?: boolean } = {}): Buffer {
+  const { sampleRate, channels, bits, float } = layout;
+  const blockAlign = (bits / 8) * channels;
+  const frames = Math.floor(dataBytes / blockAlign);
+  const fmtSize = float ? 18 : 16;
+  const ds64Size = 28;
+  const withoutDs64 = 12 + 8 + fmtSize + (float ? 12 : 0) + 8;
+  const riffSizeIf = (headerBytes: number): number => headerBytes - 8 + dataBytes + (dataBytes % 2);
+  const rf64 = riffSizeIf(withoutDs64 + (opts.reserveDs64 ? 8 + ds64Size : 0)) > RIFF_MAX_BYTES;
+  const headerBytes = withoutDs64 + (rf64 || opts.reserveDs64 ? 8 + ds64Size : 0);
+  const riffSize = riffSizeIf(headerBytes);
+  const u32 = (x: number): number => (rf64 ? 0xffffffff : x);
+  const h = Buffer.alloc(headerBytes);
+  let o = 0;
+  const tag = (id: string, size: number): void => {
+    h.write(id, o, 'ascii');
+    h.writeUInt32LE(size, o + 4);
+    o += 8;
+  };
+  h.write(rf64 ? 'RF64' : 'RIFF', 0, 'ascii');
+  h.writeUInt32LE(u32(riffSize), 4);
+  h.write('WAVE', 8, 'ascii');
+  o = 12;
+  if (rf64 || opts.reserveDs64) {
+    tag(rf64 ? 'ds64' : 'JUNK', ds64Size);
+    if (rf64) {
+      h.writeBigUInt64LE(BigInt(riffSize), o);
+      h.writeBigUInt64LE(BigInt(dataBytes), o + 8);
+      h.writeBigUInt64LE(BigInt(frames), o + 16);
+      h.writeUInt32LE(0, o + 24); // no table of other chunk sizes
+    }
+    o += ds64Size;
+  }
+  tag('fmt ', fmtSize);
+  h.writeUInt16LE(float ? 3 : 1, o);
+  h.writeUInt16LE(channels, o + 2);
+  h.writeUInt32LE(sampleRate, o + 4);
+  h.writeUInt32LE(sampleRate * blockAlign, o + 8);
+  h.writeUInt16LE(blockAlign, o + 12);
+  h.writeUInt16LE(bits, o + 14);
+  if (float) h.writeUInt16LE(0, o + 16); // cbSize
+  o += fmtSize;
+  if (float) {
+    tag('fact', 4);
+    h.writeUInt32LE(u32(frames), o);
+    o += 4;
+  }
+  tag('data', u32(dataBytes));
+  return h;
+}
+
 export type WavSampleFormat = 'wav16' | 'wav24' | 'wav32f';
 
+export function wavLayout(format: WavSampleFormat, sampleRate: number, channels: number): WavLayout {
+  return { sampleRate, channels, bits: format === 'wav16' ? 16 : format === 'wav24' ? 24 : 32, float: format === 'wav32f' };
+}
+
+/** The header of a WAV file of `frames` frames (RIFF, or RF64 over 4 GiB). */
 export function wavHeader(format: WavSampleFormat, sampleRate: number, channels: number, frames: number): Buffer {
-  const bits = format === 'wav16' ? 16 : format === 'wav24' ? 24 : 32;
-  const float = format === 'wav32f';
-  const blockAlign = (bits / 8) * channels;
-  const dataLen = frames * blockAlign;
-  const h = Buffer.alloc(44);
-  h.write('RIFF', 0, 'ascii');
-  h.writeUInt32LE(Math.min(0xffffffff, 36 + dataLen), 4);
-  h.write('WAVE', 8, 'ascii');
-  h.write('fmt ', 12, 'ascii');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(float ? 3 : 1, 20);
-  h.writeUInt16LE(channels, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * blockAlign, 28);
-  h.writeUInt16LE(blockAlign, 32);
-  h.writeUInt16LE(bits, 34);
-  h.write('data', 36, 'ascii');
-  h.writeUInt32LE(Math.min(0xffffffff, dataLen), 40);
-  return h;
+  const layout = wavLayout(format, sampleRate, channels);
+  return buildWavHeader(layout, frames * (layout.bits / 8) * channels);
 }
 
 /** Planar → interleaved little-endian samples of the given format (TPDF-free plain rounding, clipped). */
