@@ -110,9 +110,6 @@ test('NaN/Inf samples in a float WAV: replaced with silence and counted; every f
   ] as const) {
     const dir = outDir();
     const r = await separateFile({ input, outDir: dir, model: identityWaveform, format });
-    assert.equal(r.warnings.length, 1, `${format}: one warning`);
-    assert.equal(r.warnings[0].code, 'input-non-finite');
-    assert.match(r.warnings[0].message, /7 samples that are not a number .*replaced with silence/);
     assert.deepEqual(listFiles(dir), Object.values(r.outputs).map((f) => path.basename(f)).sort(), `${format}: only the stems, no temp files`);
     for (const [stem, file] of Object.entries(r.outputs)) {
       const got = decodeWithFfmpeg(file);
@@ -128,7 +125,28 @@ test('NaN/Inf samples in a float WAV: replaced with silence and counted; every f
         }
       }
     }
+    assert.deepEqual(
+      r.warnings.map((w) => w.code),
+      ['input-non-finite'],
+      `${format}: the user is told`,
+    );
+    assert.match(r.warnings[0].message, /7 samples that are not a number .*replaced with silence/);
   }
+});
+
+test('a model that outputs NaN → a model-contract error, nothing written (the writers never see NaN)', async () => {
+  // fixtures/nan-output: stems = mixture × NaN (onnx.helper: Mul → Unsqueeze → Concat, opset 17)
+  const model = path.join(import.meta.dirname, 'fixtures', 'nan-output', 'manifest.json');
+  for (const format of ['flac', 'mp3'] as const) {
+    const dir = outDir();
+    await assert.rejects(
+      separateFile({ input: good, outDir: dir, model, format }),
+      (e: unknown) =>
+        e instanceof StemdeckError && e.code === 'model-contract' && /produced samples that are not numbers \(NaN or infinity\).*nothing was written/.test(e.message),
+    );
+    assertNothingLeft(dir);
+  }
+  await nextJobWorks();
 });
 
 // ── 3. cut-off and damaged inputs ──────────────────────────────────────────────────────────────
