@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { applyPreset, DEFAULT_LANE, mixdown, presetStems, type MixPreset, type MixState } from '../shared/mix-law.js';
@@ -23,6 +22,8 @@ import { fsyncDir } from './output/atomic.js';
 import { locateFfmpeg } from './ffmpeg.js';
 import { ffmpegPath } from './decode.js';
 import { StemdeckError } from './errors.js';
+import { cutToLength, fileNameWithSuffix, NAME_MAX, nameLength, safeFileName, TEMP_AFFIX_MAX } from './output/file-names.js';
+import { newToken, releaseToken } from './output/temp-tokens.js';
 
 export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
 export type ExportFormatName = AudioExportFormat | 'ni-stems';
@@ -59,12 +60,6 @@ const CHUNK = 1 << 15;
 
 export function extensionOf(format: ExportFormatName): string {
   return format === 'flac' ? '.flac' : format === 'mp3' ? '.mp3' : format === 'ni-stems' ? '.stem.mp4' : '.wav';
-}
-
-export function safeFileName(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = s.replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_').replace(/^[.\s]+|[.\s]+$/g, '').slice(0, 120);
-  return cleaned || 'Untitled';
 }
 
 const PRESET_SUFFIX: Record<Exclude<MixPreset, 'all'>, string> = {
@@ -129,7 +124,8 @@ export async function writeChunks(
   tags: Record<string, string | undefined> = {},
   signal?: AbortSignal,
 ): Promise<number> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.part`);
+  const token = newToken();
+  const tmp = path.join(path.dirname(file), `.${cutToLength(path.basename(file), NAME_MAX - TEMP_AFFIX_MAX)}.${token}.part`);
   try {
     if (format === 'wav16' || format === 'wav24' || format === 'wav32f') {
       const fh = await fs.open(tmp, 'w');
@@ -165,6 +161,8 @@ export async function writeChunks(
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw mapWriteError(e, file);
+  } finally {
+    releaseToken(token);
   }
 }
 
@@ -173,6 +171,8 @@ function mapWriteError(e: unknown, file: string): unknown {
   if (code === 'ENOSPC') return new StemdeckError('disk-full', `The disk is full: ${path.basename(file)} was not written. Free some space and export again.`);
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
     return new StemdeckError('output-unwritable', `Cannot write to ${path.dirname(file)}. Choose another folder.`);
+  if (code === 'ENAMETOOLONG')
+    return new StemdeckError('output-unwritable', `The path of ${path.basename(file)} is too long for this file system. Choose a folder with a shorter path.`);
   return e;
 }
 
@@ -404,19 +404,26 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
   for (const s of o.select) if (!byName.has(s)) throw new StemdeckError('invalid-request', `The song has no stem "${s}".`);
   if (!o.stems.length) throw new StemdeckError('invalid-request', 'The song has no stems to export.');
   await fs.mkdir(o.outDir, { recursive: true });
-  const base = safeFileName(o.title);
+  const ext = extensionOf(o.format);
+  const label = (stem: string): string => `${stem[0].toUpperCase()}${stem.slice(1)}`;
+  // every file shares one base name, cut to leave room for the longest suffix
+  const suffixes = [
+    ...o.select.map((name) => ` - ${label(name)}${ext}`),
+    o.preset ? ` (${PRESET_SUFFIX[o.preset]})${ext}` : '',
+    o.mixdown ? ` (Mix)${ext}` : '',
+  ];
+  const base = safeFileName(o.title, Math.max(0, ...suffixes.map(nameLength)));
   const tags = { title: o.tags?.title ?? o.title, artist: o.tags?.artist, album: o.tags?.album };
   const files: ExportedFile[] = [];
   if (o.format === 'ni-stems') {
-    files.push(await writeNiStems(o, `${base}.stem.mp4`));
+    files.push(await writeNiStems(o, fileNameWithSuffix(o.title, ext)));
     return files;
   }
-  const ext = extensionOf(o.format);
   const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
   for (const name of o.select) {
     const stem = byName.get(name)!;
     const info = await readWavInfo(stem.file);
-    const fileName = `${base} - ${name[0].toUpperCase()}${name.slice(1)}${ext}`;
+    const fileName = `${base} - ${label(name)}${ext}`;
     const out = path.join(o.outDir, fileName);
     const bytes = await writeChunks(out, o.format, info.sampleRate, info.channels, info.frames, readWavChunks(stem.file, CHUNK), { ...tags, title: `${tags.title} (${name})` }, o.signal);
     files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes });

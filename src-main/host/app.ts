@@ -15,7 +15,9 @@ import { StemdeckError } from '../engine/errors.js';
 import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
 import { isCascadeModel, loadRegistry, manifestFiles, modelProblem, type InstalledModel, type ModelRegistry } from '../engine/registry.js';
-import { exportSong, safeFileName, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
+import { exportSong, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
+import { fileNameWithSuffix, safeFileName, safeFileNameKeepingExtension } from '../engine/output/file-names.js';
+import { createUniqueFolder } from '../engine/output/unique-folder.js';
 import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
 import { Library, hashFile } from '../library/library.js';
 import { EngineHost, type SpawnHost } from './host.js';
@@ -138,7 +140,7 @@ export class App extends EventEmitter<AppEvents> {
   async importPath(name: string): Promise<string> {
     const dir = path.join(this.importsDir, crypto.randomBytes(6).toString('hex'));
     await fs.mkdir(dir, { recursive: true });
-    return path.join(dir, safeFileName(path.basename(name)));
+    return path.join(dir, safeFileNameKeepingExtension(path.basename(name)));
   }
 
   private stemFiles(song: Song): StemFile[] {
@@ -152,7 +154,7 @@ export class App extends EventEmitter<AppEvents> {
     if (req.outDir) outDir = this.guard.checkOutputDir(req.outDir);
     else {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-      outDir = path.join(this.exportsDir, `${safeFileName(song.title)} ${stamp}`);
+      outDir = await createUniqueFolder(this.exportsDir, `${safeFileName(song.title, stamp.length + 1)} ${stamp}`);
     }
     const files = await exportSong({
       stems: this.stemFiles(song),
@@ -180,7 +182,7 @@ export class App extends EventEmitter<AppEvents> {
       .digest('hex')
       .slice(0, 16);
     const label = req.target === 'mixdown' ? 'Mix' : req.target[0].toUpperCase() + req.target.slice(1);
-    const fileName = `${safeFileName(song.title)} - ${label}.wav`;
+    const fileName = fileNameWithSuffix(song.title, ` - ${label}.wav`);
     const dir = path.join(this.dragoutDir, key);
     const file = path.join(dir, fileName);
     const exists = await fs.stat(file).then(
