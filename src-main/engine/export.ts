@@ -23,7 +23,8 @@ import { locateFfmpeg } from './ffmpeg.js';
 import { ffmpegPath } from './decode.js';
 import { StemdeckError } from './errors.js';
 import { cutToLength, fileNameWithSuffix, NAME_MAX, nameLength, safeFileName, TEMP_AFFIX_MAX } from './output/file-names.js';
-import { newToken, releaseToken } from './output/temp-tokens.js';
+import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
+import { removeStaleTempFiles } from './writers.js';
 
 export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
 export type ExportFormatName = AudioExportFormat | 'ni-stems';
@@ -352,7 +353,9 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
   const all = o.stems.map((s) => s.name);
   const groups = niGroups(all);
   const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
-  const tmpDir = await fs.mkdtemp(path.join(o.outDir, '.ni-'));
+  const token = newToken();
+  const tmpDir = path.join(o.outDir, `.ni-${token}`);
+  await fs.mkdir(tmpDir);
   const out = path.join(o.outDir, name);
   const tmpOut = path.join(tmpDir, 'out.mp4');
   try {
@@ -388,7 +391,31 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
     throw mapWriteError(e, out);
   } finally {
     await fs.rm(tmpDir, { recursive: true, force: true });
+    releaseToken(token);
   }
+}
+
+const NI_TEMP = new RegExp(`^\\.ni-${TOKEN_PATTERN}$`);
+
+/**
+ * Removes what exports that were killed left in `dir` and in its sub-folders (the app's export
+ * folders): temp files and NI Stems work folders of writers that are gone. Returns the names removed.
+ */
+export async function sweepExportLeftovers(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  const sweep = async (d: string, depth: number): Promise<void> => {
+    removed.push(...(await removeStaleTempFiles(d)));
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory()) continue;
+      const m = NI_TEMP.exec(e.name);
+      if (m && isStale(m[1])) {
+        await fs.rm(path.join(d, e.name), { recursive: true, force: true }).catch(() => undefined);
+        removed.push(e.name);
+      } else if (depth > 0 && !e.name.startsWith('.')) await sweep(path.join(d, e.name), depth - 1);
+    }
+  };
+  await sweep(dir, 1);
+  return removed;
 }
 
 async function* silence(frames: number): AsyncGenerator<Float32Array[]> {

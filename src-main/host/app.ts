@@ -15,7 +15,7 @@ import { StemdeckError } from '../engine/errors.js';
 import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
 import { isCascadeModel, loadRegistry, manifestFiles, modelProblem, type InstalledModel, type ModelRegistry } from '../engine/registry.js';
-import { exportSong, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
+import { exportSong, sweepExportLeftovers, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
 import { fileNameWithSuffix, safeFileName, safeFileNameKeepingExtension } from '../engine/output/file-names.js';
 import { createUniqueFolder } from '../engine/output/unique-folder.js';
 import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
@@ -78,6 +78,7 @@ export class App extends EventEmitter<AppEvents> {
     this.guard.setRoot('dragout', this.dragoutDir);
     this.guard.setRoot('imports', this.importsDir);
     await this.pruneImports();
+    await sweepExportLeftovers(this.exportsDir); // temp files of exports a kill cut short
     await fs.rm(this.dragoutDir, { recursive: true, force: true });
     await fs.mkdir(this.dragoutDir, { recursive: true });
     await this.host.start();
