@@ -32,6 +32,12 @@ export async function prepareSongFolder(outDir: string, input?: string): Promise
   if (!st) return;
   if (!st.isDirectory())
     throw new StemdeckError('output-unwritable', `"${outDir}" is a file, not a folder. Move it away or choose another output folder.`);
+  // a mount point cannot be renamed away (nor a staging folder beside it renamed onto it)
+  if (st.dev !== (await fs.stat(parent)).dev)
+    throw new StemdeckError(
+      'output-unwritable',
+      `"${outDir}" is a mount point (another disk); a song's folder is replaced as a whole, so it must be a folder on that disk. Choose an output folder above or inside it.`,
+    );
   const inside = input ? path.relative(outDir, path.resolve(input)) : '..';
   if (!inside.startsWith('..') && !path.isAbsolute(inside))
     throw new StemdeckError(

@@ -179,14 +179,17 @@ test('Ctrl-C (SIGINT) cancels: exit code 130 and no stem files left', async () =
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  // wait until the job has started writing (its song folder exists), then interrupt
+  // wait until the job has started writing (its hidden staging folder beside the song folder
+  // exists: src-main/engine/sink.ts), then interrupt
   const songDir = path.join(out, 'long');
+  const writing = (): boolean => fs.existsSync(out) && fs.readdirSync(out).some((n) => n.startsWith('.long.') && n.endsWith('.staging'));
   const t0 = Date.now();
-  while (!fs.existsSync(songDir) && Date.now() - t0 < 30_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(fs.existsSync(songDir), `the job never started: ${stderr}`);
+  while (!writing() && Date.now() - t0 < 30_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(writing(), `the job never started: ${stderr}`);
   child.kill('SIGINT');
   const code = await closed;
   assert.equal(code, 130, stderr);
   assert.match(stderr, /cancel/i);
   assert.deepEqual(fs.existsSync(songDir) ? fs.readdirSync(songDir) : [], []);
+  assert.deepEqual(fs.readdirSync(out), [], 'no song folder and no staging folder left');
 });

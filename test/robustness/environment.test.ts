@@ -95,15 +95,17 @@ test('full disk (a 256 KiB tmpfs) → disk-full, no partial stems left', async (
   // compress): the disk fills during the write, for our WAV writer and ffmpeg's FLAC encoder alike.
   const noise = path.join(work, 'noise.wav');
   ffmpeg(['-f', 'lavfi', '-i', 'anoisesrc=r=44100:a=0.5:c=white:d=3', '-ac', '2', '-c:a', 'pcm_s16le', noise]);
+  // the song folder is inside the full disk (its staging folder is beside it, on the same disk)
+  const song = path.join(dir, 'song');
   for (const format of ['wav', 'flac'] as const) {
-    const err = await rejectsWith(separateFile({ input: noise, outDir: dir, model: identityWaveform, format }), ['disk-full'], /space/i);
+    const err = await rejectsWith(separateFile({ input: noise, outDir: song, model: identityWaveform, format }), ['disk-full'], /space/i);
     assert.ok(err.message.length > 0, format);
     assertNothingLeft(dir, 'full disk');
   }
   // The same disk works again once there is room: a job small enough to fit succeeds there.
   const small = makeTone(path.join(work, 'small.wav'), 0.2, { codec: ['-c:a', 'pcm_s16le'] });
-  const r = await separateFile({ input: small, outDir: dir, model: identityWaveform, format: 'wav16', stems: ['vocals'] });
-  assert.deepEqual(listFiles(dir), ['vocals.wav']);
+  const r = await separateFile({ input: small, outDir: song, model: identityWaveform, format: 'wav16', stems: ['vocals'] });
+  assert.deepEqual(listFiles(dir), [path.join('song', 'vocals.wav')]);
   assert.equal(readWav(r.outputs.vocals).data[0].length, Math.round(0.2 * 44100));
   await nextJobWorks();
 });

@@ -16,7 +16,7 @@ import { prepareSongFolder } from '../../src-main/engine/sink.js';
 import { Library, songIdFor } from '../../src-main/library/library.js';
 import { finalizeSong } from '../../src-main/library/finalize.js';
 import { encodeSamples, wavHeader } from '../../src-main/engine/output/wav.js';
-import { identityWaveform, listFiles, makeTone, tempDir, useTempHome } from './helpers.js';
+import { identityWaveform, listFiles, makeTone, tempDir, tryMountTmpfs, useTempHome } from './helpers.js';
 
 let work = '';
 let home = '';
@@ -224,4 +224,24 @@ test('the temp files of a killed run are swept by the next run into the same --o
   const other = makeTone(path.join(work, 'other.wav'), 1);
   await separateFile({ input: other, outDir: path.join(parent, 'other'), model: identityWaveform });
   assert.deepEqual(fs.readdirSync(parent), ['other'], 'only the new song folder is left');
+});
+
+test('a song folder that is a mount point is refused with what to do (it cannot be swapped)', async (t) => {
+  const mount = path.join(work, 'mounted', 'song');
+  const unmount = tryMountTmpfs(mount, 'size=4m');
+  if (!unmount) return t.skip('cannot mount a tmpfs here (not root, or mounts not permitted)');
+  try {
+    const input = makeTone(path.join(work, 'mounted.wav'), 1);
+    await assert.rejects(
+      separateFile({ input, outDir: mount, model: identityWaveform }),
+      (e) => e instanceof StemdeckError && e.code === 'output-unwritable' && /mount point/.test(e.message),
+    );
+    assert.deepEqual(fs.readdirSync(path.dirname(mount)), ['song'], 'nothing beside it');
+    // a song folder inside the mounted disk works
+    const r = await separateFile({ input, outDir: path.join(mount, 'inside'), model: identityWaveform, format: 'flac' });
+    assert.deepEqual(Object.keys(r.outputs).sort(), ['other', 'vocals']);
+    assert.deepEqual(fs.readdirSync(mount), ['inside']);
+  } finally {
+    unmount();
+  }
 });
