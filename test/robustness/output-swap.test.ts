@@ -245,3 +245,14 @@ test('a song folder that is a mount point is refused with what to do (it cannot 
     unmount();
   }
 });
+
+test('a song folder with a name of 250 bytes is written and replaced (hidden names beside it fit)', async () => {
+  const input = makeTone(path.join(work, 'long-name.wav'), 1);
+  const out = path.join(work, 'long-name', 'ü'.repeat(125));
+  for (const format of ['wav', 'flac'] as const) {
+    const r = await separateFile({ input, outDir: out, model: identityWaveform, format });
+    assert.equal(path.dirname(r.outputs.vocals), out);
+    assert.deepEqual(listFiles(out), [`other.${format}`, `vocals.${format}`]);
+  }
+  assert.deepEqual(fs.readdirSync(path.dirname(out)), [path.basename(out)]);
+});

@@ -29,8 +29,15 @@ const SWAP_ENTRY = new RegExp(`^\\..*\\.${TOKEN_PATTERN}\\.(staging|old|swap)$`)
 /** writeFileAtomic's temp file of a journal: `.<journal name>.<pid>.<hex8>.tmp`. */
 const JOURNAL_TEMP = new RegExp(`^\\..*\\.${TOKEN_PATTERN}\\.swap\\.\\d+\\.[0-9a-f]{8}\\.tmp$`);
 
+/**
+ * The target's name in a hidden name is only for people looking at the folder (the journal holds
+ * the real one): cut so that even the journal's own temp file, `.<journal name>.<pid>.<hex8>.tmp`,
+ * stays within NAME_MAX.
+ */
+const NAME_IN_HIDDEN_MAX = NAME_MAX - 2 * TEMP_AFFIX_MAX;
+
 function hiddenName(target: string, token: string, kind: 'staging' | 'old' | 'swap'): string {
-  const short = cutToLength(path.basename(target), NAME_MAX - TEMP_AFFIX_MAX);
+  const short = cutToLength(path.basename(target), NAME_IN_HIDDEN_MAX);
   return path.join(path.dirname(target), `.${short}.${token}.${kind}`);
 }
 
@@ -141,7 +148,7 @@ export async function sweepFolderSwaps(parent: string): Promise<string[]> {
       );
       if (hasOld && !hasTarget) await rename(old, dest);
     } catch {
-      // an unreadable journal: keep an old folder rather than guess where it belongs
+      // an unreadable journal, or the rename back failed: keep the old folder, never guess
       if (await fs.stat(old).then(() => true, () => false)) continue;
     }
     await fs.rm(old, { recursive: true, force: true }).catch(() => undefined);
