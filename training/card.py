@@ -27,8 +27,9 @@ def main() -> None:
     ap.add_argument("--eval-json", help="stemdeck eval --json output on the real clip (report only)")
     ap.add_argument("--speed")
     ap.add_argument("--notes", default="", help="limitations paragraph (default: the generic one)")
-    ap.add_argument("--data", choices=["songs", "instrumental"], default="songs",
-                    help="training data described: generated songs with MIR-1K vocals, or --no-vocals accompaniments")
+    ap.add_argument("--data", choices=["songs", "instrumental", "transfer"], default="songs",
+                    help="training data described: generated songs with MIR-1K vocals, --no-vocals accompaniments, or "
+                         "the Spleeter transfer (generated songs + real soundtracks + distillation)")
     a = ap.parse_args()
     models = os.path.join(ROOT, "resources", "models")
     real = json.load(open(a.eval_json)) if a.eval_json else None

@@ -55,7 +55,7 @@ def load_checkpoint(model, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", required=True, choices=ARCHS + ["resunet"])
-    ap.add_argument("--config", default="small", choices=["small", "paper"])
+    ap.add_argument("--config", default="small", choices=["small", "paper", "spleeter"])
     ap.add_argument("--checkpoint", default="none")
     ap.add_argument("--out", default=os.path.join(HERE, "..", "resources", "models"))
     ap.add_argument("--id", default=None, help="model id (default <arch>-<config>-v1)")
@@ -99,7 +99,8 @@ def main(argv=None):
     name = args.name or f"{NAMES[arch]} {args.config}"
     man = manifest_for(model, mid, name + ("" if trained else " (untrained)"), onnx_path,
                        params, trained, args.license,
-                       f"training/models/{arch.split('-')[0]}.py ({args.config}); exported by training/export.py"
+                       f"training/models/{'scunet_spleeter' if args.config == 'spleeter' else arch.split('-')[0]}.py "
+                       f"({args.config}); exported by training/export.py"
                        + (f" from {os.path.basename(args.checkpoint)}" if args.checkpoint != "none" else ""),
                        description=desc, overlap=args.overlap)
     if args.residual:

@@ -278,7 +278,26 @@ depend on MIR-1K or any other research-only data and may be used for any purpose
 - `../shared/eval` was never used for training, data selection or tuning; it is only reported.
 """
 
-DATA_TEXTS = {"songs": DATA_TEXT, "instrumental": INSTRUMENTAL_DATA_TEXT}
+TRANSFER_DATA_TEXT = """\
+Initialised from **Deezer's Spleeter 2stems vocals U-Net** (MIT, © Deezer SA; trained by Deezer on
+its own catalogue), then fine-tuned here (encoder and BatchNorm statistics frozen) on:
+
+- **Generated songs** (`training/data`, as the seed models): vocals from **MIR-1K** (research use
+  only, MIR Lab NTHU) with a synthetic upper band, accompaniments from POP909 MIDI (MIT) rendered
+  with FluidR3_GM / MuseScore_General (MIT), drums from hydrogen-drumkits / sonic-pi-samples
+  (GPL-2+/CC-BY/CC-BY-SA/CC0); loss on all four stems.
+- **Real instrumental music as accompaniment** (`training/data/soundtracks.py`, 30 % of items): 8.2 h
+  of produced game soundtracks from Debian — warzone2100-music (GPL-2+), planetblupi-music-ogg
+  (GPL-3+), singularity-music (CC-BY-SA-3.0, Max McCracken), hyperrogue-music (CC-BY-SA-3.0, Shawn
+  Parrotte, Lincoln Domina and others) — mixed under generated vocal stems, 8 dB below to 2 dB above
+  the accompaniment; the loss there is on vocals and on the sum of the other three stems only.
+- **Distillation**: on every training mixture an extra L1 pulls our vocals magnitude towards the
+  frozen Spleeter vocals net's, so the vocal skill learnt on real music is kept.
+- Because of MIR-1K the weights are for **research use**; they are not the default model.
+- `../shared/eval` was never used for training, data selection or tuning; it is only reported.
+"""
+
+DATA_TEXTS = {"songs": DATA_TEXT, "instrumental": INSTRUMENTAL_DATA_TEXT, "transfer": TRANSFER_DATA_TEXT}
 
 
 def _fmt(v):
