@@ -33,6 +33,13 @@ from .spleeter import CHUNK_FRAMES, DEC_CHANNELS, ENC_CHANNELS, EPS, HOP, MODEL_
 MULTIPLE = 2 ** len(ENC_CHANNELS)   # 64: the time axis must divide by the 6 stride-2 levels
 
 
+def ratio_masks(y):
+    """Source magnitudes Ŷ [B, S, ...] → Spleeter's ratio masks (Ŷₛ² + ε/S) / (Σ Ŷ² + ε), same shape."""
+    y2 = y.square()
+    s = y2.shape[1]
+    return (y2 + EPS / s) / (y2.sum(dim=1, keepdim=True) + EPS)
+
+
 class SpleeterSCUNet(SeparationModel):
     arch = "scunet"
     io = "magnitude-mask"
@@ -95,10 +102,7 @@ class SpleeterSCUNet(SeparationModel):
         """mag [B, C, 2049, T] (engine layout) → ratio masks [B, S, C, 2049, T]."""
         fb = mag.shape[2]
         x = mag[:, :, :MODEL_BINS, :].transpose(2, 3)            # [B, C, T, 1024]
-        y2 = self.magnitudes(x).square()                         # [B, S, C, T, 1024]
-        s = y2.shape[1]
-        m = (y2 + EPS / s) / (y2.sum(dim=1, keepdim=True) + EPS)
-        m = m.transpose(3, 4)                                    # [B, S, C, 1024, T]
+        m = ratio_masks(self.magnitudes(x)).transpose(3, 4)      # [B, S, C, 1024, T]
         if fb > MODEL_BINS:
             high = m[:, :, :, -self.top_bins:, :].mean(dim=3, keepdim=True)
             m = torch.cat([m, high.expand(-1, -1, -1, fb - MODEL_BINS, -1)], dim=3)
@@ -132,30 +136,35 @@ class SpleeterSCUNet(SeparationModel):
         return self.distill_weight * (est_vocals - t).abs().mean() / (x.mean() + 1e-8)
 
     def loss(self, mixture, targets, weights=None):
-        """Volume-balanced L1 on the source magnitudes (the SC U-Net's loss) + vocal distillation.
-        Both are divided by the mixture's mean magnitude so loud and quiet batches weigh alike."""
+        """Volume-balanced L1 (the SC U-Net's loss) on the source spectrograms the model delivers —
+        the ratio-masked mixture Mₛ·|X|, as forward() combines the channels — + vocal distillation.
+        (An L1 on the raw channels Ŷₛ, our first run, drove the drums and bass sigmoids to 0: each raw
+        channel was trained alone, but the squared ratio then amplified their differences; see the
+        model card.) Both terms are divided by the mixture's mean magnitude so loud and quiet batches
+        weigh alike."""
         from common.losses import volume_balanced_l1
         x = self._mix_layout(mixture)
-        est = self.magnitudes(x)                                 # [B, S, C, T, F]
+        y = self.magnitudes(x)                                   # [B, S, C, T, F]
+        est = ratio_masks(y) * x.unsqueeze(1)
         tgt = torch.stack([self._mix_layout(targets[:, i]) for i in range(targets.shape[1])], dim=1)
         scale = x.mean() + 1e-8
         loss = volume_balanced_l1(est / scale, tgt / scale, weights)
         if "vocals" in self.stems:
-            loss = loss + self._distill(x, est[:, self.stems.index("vocals")])
+            loss = loss + self._distill(x, y[:, self.stems.index("vocals")])
         return loss
 
     def acc_loss(self, mixture, vocals, accompaniment):
         """Items with a real accompaniment and no stems of it (a soundtrack, a karaoke track):
-        L1 on the vocals magnitude and on the sum of the other sources' magnitudes, + distillation."""
+        L1 on the delivered vocals spectrogram and on the sum of the others', + distillation."""
         x = self._mix_layout(mixture)
-        est = self.magnitudes(x)
+        y = self.magnitudes(x)
+        m = ratio_masks(y)
         vi = self.stems.index("vocals")
-        others = [i for i in range(len(self.stems)) if i != vi]
         scale = x.mean() + 1e-8
         v = self._mix_layout(vocals)
         a = self._mix_layout(accompaniment)
-        loss = ((est[:, vi] - v).abs().mean() + (est[:, others].sum(1) - a).abs().mean()) / scale
-        return loss + self._distill(x, est[:, vi])
+        loss = ((m[:, vi] * x - v).abs().mean() + ((1 - m[:, vi]) * x - a).abs().mean()) / scale
+        return loss + self._distill(x, y[:, vi])
 
     # ---- transfer ---------------------------------------------------------------------------
     def init_from_spleeter(self, tensors, noise=1e-2, seed=0):
