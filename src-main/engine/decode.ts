@@ -260,6 +260,8 @@ export function parseFfmpegInfo(stderr: string): Omit<AudioInfo, never> | null {
 /** Reads a file's audio properties and tags. Throws StemdeckError for missing / non-audio files. */
 export async function probeAudio(file: string): Promise<AudioInfo> {
   checkInput(file);
+  // before ffmpeg: a WAV cut inside its header is "not audio" to ffmpeg, but it is a cut-off file
+  checkWavLength(file);
   const { stderr } = await run(['-hide_banner', '-nostdin', '-i', ffmpegPath(file)]);
   const info = parseFfmpegInfo(stderr);
   if (!info) {
@@ -270,7 +272,6 @@ export async function probeAudio(file: string): Promise<AudioInfo> {
   }
   if (info.audioStreams === 0)
     throw new StemdeckError('input-not-audio', `"${file}" has no audio stream. Pick a file with sound.`);
-  checkWavLength(file);
   return info;
 }
 
@@ -309,7 +310,9 @@ export function checkLongEnough(file: string, info: AudioInfo): void {
  * A RIFF/WAVE file whose data chunk promises more bytes than the file holds was cut off. ffmpeg
  * then reports the length of what is there (estimated from the size), so the decode alone cannot
  * tell: the header says how long the file should be. A data size of 0 or 0xFFFFFFFF (streamed, or
- * RF64) promises nothing.
+ * RF64) promises nothing. A file that ends inside its header chunks, before the data chunk (a
+ * copy that stopped within the first bytes), is cut off too: ffmpeg calls it invalid data, but
+ * the RIFF size says how long it should be.
  */
 function checkWavLength(file: string): void {
   let head: Buffer;
@@ -328,7 +331,8 @@ function checkWavLength(file: string): void {
   }
   if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return;
   let bytesPerSecond = 0;
-  for (let off = 12; off + 8 <= head.length; ) {
+  let off = 12;
+  for (; off + 8 <= head.length; ) {
     const id = head.toString('latin1', off, off + 4);
     const len = head.readUInt32LE(off + 4);
     if (id === 'fmt ' && off + 16 <= head.length) bytesPerSecond = head.readUInt32LE(off + 8 + 8);
@@ -341,6 +345,17 @@ function checkWavLength(file: string): void {
     }
     off += 8 + len + (len % 2);
   }
+  // No data chunk in the whole file: cut off when it ends inside a chunk, or between chunks short
+  // of the size its RIFF header gives (0 and 0xFFFFFFFF: a streamed file, no size promised).
+  if (head.length < size) return;
+  const riffField = head.readUInt32LE(4);
+  const riffBytes = riffField + 8;
+  const promised = riffField !== 0 && riffField !== 0xffffffff && riffBytes > size;
+  if (off === size && !promised) return;
+  throw new StemdeckError(
+    'input-corrupt',
+    `"${file}" is cut off or damaged: it is a WAV file that ends inside its header, before any audio (${promised ? `its header says ${riffBytes} bytes, ` : ''}the file holds ${size}). Use a complete copy of the file (download or export it again).`,
+  );
 }
 
 function lastLine(s: string): string {

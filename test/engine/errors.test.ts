@@ -77,10 +77,19 @@ test('truncated files: a clear error or a correct (shorter) result, never partia
       assert.deepEqual(listFiles(out), []);
     }
   }
-  // a header-only wav (no samples)
+  // a header-only wav: the data chunk is declared (0.68 s), no sample follows → both lengths
+  const bytes = fs.readFileSync(good);
   const hdr = path.join(dir, 'header-only.wav');
-  fs.writeFileSync(hdr, fs.readFileSync(good).subarray(0, 58));
-  await expectCode(separateFile({ input: hdr, outDir: path.join(dir, 'o-hdr'), model: model() }), 'input-corrupt');
+  fs.writeFileSync(hdr, bytes.subarray(0, bytes.indexOf('data', 12, 'latin1') + 8));
+  const e = await expectCode(separateFile({ input: hdr, outDir: path.join(dir, 'o-hdr'), model: model() }), 'input-corrupt');
+  assert.match(e.message, /should last 0\.68 s, but only 0\.00 s/);
+  assert.deepEqual(listFiles(path.join(dir, 'o-hdr')), []);
+  // cut inside its header (58 bytes: within the fmt chunk), so ffmpeg finds no audio: still cut off
+  const cutHdr = path.join(dir, 'header-cut.wav');
+  fs.writeFileSync(cutHdr, bytes.subarray(0, 58));
+  const e2 = await expectCode(separateFile({ input: cutHdr, outDir: path.join(dir, 'o-hdr2'), model: model() }), 'input-corrupt');
+  assert.match(e2.message, new RegExp(`header says ${bytes.length} bytes, the file holds 58`));
+  assert.deepEqual(listFiles(path.join(dir, 'o-hdr2')), []);
 });
 
 test('unknown model → model-unknown; corrupt model file → model-corrupt', async () => {
