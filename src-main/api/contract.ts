@@ -65,7 +65,8 @@ export const ErrorCodeSchema = z.enum([
 export const ApiErrorSchema = z.object({ code: ErrorCodeSchema, message: z.string() });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
 /** Something wrong with an input that did not stop its job (engine/errors.ts StemdeckWarning). */
-export const ApiWarningSchema = z.object({ code: z.enum(['input-non-finite', 'input-damaged', 'input-length']), message: z.string() });
+/** Something that did not stop a job but that the user should know: the input's (see engine/errors.ts) or the device's (asked for, not used). */
+export const ApiWarningSchema = z.object({ code: z.enum(['input-non-finite', 'input-damaged', 'input-length', 'device-fallback']), message: z.string() });
 export type ApiWarning = z.infer<typeof ApiWarningSchema>;
 
 /** A file path on the backend machine (absolute, or as the user typed it). */
@@ -194,6 +195,8 @@ export const SongSchema = z.strictObject({
   mixer: MixStateSchema,
   /** Seconds the separation took and its real-time factor. */
   stats: z.strictObject({ seconds: z.number().nonnegative(), realtimeFactor: z.number().nonnegative() }).optional(),
+  /** What was wrong when the song was separated (its job's warnings), kept with the song; absent when nothing was. */
+  warnings: z.array(ApiWarningSchema).optional(),
 });
 export type Song = z.infer<typeof SongSchema>;
 export const SongSummarySchema = SongSchema.pick({
@@ -205,6 +208,7 @@ export const SongSummarySchema = SongSchema.pick({
   durationSeconds: true,
   model: true,
   settings: true,
+  warnings: true,
 }).extend({ sourceName: z.string(), stems: z.array(StemNameSchema) });
 export type SongSummary = z.infer<typeof SongSummarySchema>;
 

@@ -210,9 +210,8 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
           onProgress: (p) => progress.update(p.fraction, p.stage, p.etaSeconds),
         });
         progress.finish(`done in ${r.seconds.toFixed(1)}s, ${r.realtimeFactor.toFixed(1)}× real time`);
-        // the requested provider failed only when its session was created (e.g. no GPU driver)
-        const fellBack = explicitDevice && !r.provider.split('+').includes(opts.device);
-        if (fellBack) noticeDevice(r.providerNote ?? 'not available');
+        // the requested provider may fail only when its session is created (e.g. no GPU driver)
+        if (r.deviceFallback) noticeDevice(r.deviceFallback);
         // the input was separated, but something was wrong with it (NaN samples, a damaged spot, …)
         for (const w of r.warnings) progress.log(`stemdeck: warning: ${w.message}`);
         if (opts.json) {
@@ -223,7 +222,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
             seconds: round(r.seconds, 3),
             realtimeFactor: round(r.realtimeFactor, 2),
             provider: r.provider,
-            ...(fellBack ? { providerFallback: r.providerNote ?? `--device ${opts.device} is not available` } : {}),
+            ...(r.deviceFallback ? { providerFallback: r.deviceFallback } : {}),
             warnings: r.warnings,
           });
         } else if (!isInteractive()) {

@@ -93,6 +93,11 @@ export interface SeparationResult {
   /** Execution provider used and why a requested one was not. */
   provider: string;
   providerNote: string | null;
+  /**
+   * Why the device explicitly asked for (cuda, dml, coreml) did not run the separation (it ran on
+   * the CPU); null when it did, or when none was asked for (auto, cpu). Shells tell the user.
+   */
+  deviceFallback: string | null;
   /** What was wrong with the input but did not stop the job (NaN samples, damaged spots, …). */
   warnings: StemdeckWarning[];
 }
@@ -286,6 +291,9 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const seconds = now() - t0;
   const durationSeconds = frames / SR;
   const providers = [...new Set(runners.map((r) => r.info.provider))];
+  const providerNote = runners.find((r) => r.info.fallbackReason)?.info.fallbackReason ?? null;
+  const device = opts.device ?? 'auto';
+  const explicitDevice = device !== 'auto' && device !== 'cpu';
   return {
     model: plan.modelId,
     outputs: sink.targets,
@@ -296,7 +304,8 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
     sampleRate: SR,
     realtimeFactor: seconds > 0 ? durationSeconds / seconds : 0,
     provider: providers.join('+'),
-    providerNote: runners.find((r) => r.info.fallbackReason)?.info.fallbackReason ?? null,
+    providerNote,
+    deviceFallback: explicitDevice && !providers.includes(device) ? (providerNote ?? `${device} is not available`) : null,
     warnings: inputReport.warnings,
   };
 }

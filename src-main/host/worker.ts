@@ -6,10 +6,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probeAudio } from '../engine/decode.js';
-import { separateFile } from '../engine/separate.js';
+import { separateFile, type SeparationResult } from '../engine/separate.js';
 import { loadRegistry } from '../engine/registry.js';
 import { isStemdeckError } from '../engine/errors.js';
 import { finalizeSong } from '../library/finalize.js';
+import type { ApiWarning } from '../api/contract.js';
 import type { FromHost, RunJob, ToHost } from './protocol.js';
 
 interface ParentPortLike {
@@ -49,6 +50,7 @@ async function run(job: RunJob): Promise<void> {
     });
     if (ac.signal.aborted) throw ac.signal.reason;
     send({ type: 'progress', id: job.id, stage: 'finalize', fraction: 0.96, etaSeconds: null });
+    const warnings = jobWarnings(job, result);
     await finalizeSong({
       staging: job.staging,
       id: job.songId,
@@ -61,8 +63,9 @@ async function run(job: RunJob): Promise<void> {
       hasArtwork: probe.hasArtwork,
       durationSeconds: result.durationSeconds || probe.durationSeconds,
       stats: { seconds: (Date.now() - started) / 1000, realtimeFactor: result.realtimeFactor },
+      warnings,
     });
-    send({ type: 'done', id: job.id, staging: job.staging, warnings: result.warnings });
+    send({ type: 'done', id: job.id, staging: job.staging, warnings });
   } catch (e) {
     await fs.rm(job.staging, { recursive: true, force: true }).catch(() => undefined);
     const error = ac.signal.aborted
@@ -74,6 +77,17 @@ async function run(job: RunJob): Promise<void> {
   } finally {
     running.delete(job.id);
   }
+}
+
+/** The input's warnings, and a device chosen in Settings that could not be used (the job ran on the CPU). */
+function jobWarnings(job: RunJob, result: SeparationResult): ApiWarning[] {
+  const warnings: ApiWarning[] = [...result.warnings];
+  if (result.deviceFallback)
+    warnings.push({
+      code: 'device-fallback',
+      message: `Settings ask for the GPU (${job.settings.device}), but it cannot be used here, so this song was separated on the CPU (${result.deviceFallback}). Pick Auto or CPU in Settings, or run \`stemdeck doctor\` to see what this machine can use.`,
+    });
+  return warnings;
 }
 
 function onMessage(raw: unknown): void {

@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { SongSchema, type SeparationSettings, type Song } from '../api/contract.js';
+import { SongSchema, type ApiWarning, type SeparationSettings, type Song } from '../api/contract.js';
 import { encodePeaks, PeaksBuilder, PEAKS_LEVELS } from '../api/peaks.js';
 import { defaultMix } from '../shared/mix-law.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
@@ -26,6 +26,8 @@ export interface FinalizeOptions {
   hasArtwork: boolean;
   durationSeconds: number;
   stats?: { seconds: number; realtimeFactor: number };
+  /** The job's warnings (damaged input, NaN samples replaced, device fallback), kept in song.json. */
+  warnings?: ApiWarning[];
   createdAt?: string;
 }
 
@@ -106,6 +108,7 @@ export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
     peaks: { file: 'peaks.bin', ref: { root: 'library', path: `${o.id}/peaks.bin` }, levels: [...PEAKS_LEVELS], frames: peaks.frames, sampleRate: peaks.sampleRate },
     mixer: { ...defaultMix(stems.map((s) => s.name)), loop: null },
     ...(o.stats ? { stats: o.stats } : {}),
+    ...(o.warnings?.length ? { warnings: o.warnings } : {}),
   });
   await writeJsonAtomic(path.join(o.staging, 'song.json'), song);
   return song;

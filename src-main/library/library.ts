@@ -57,6 +57,7 @@ export function summarize(song: Song): SongSummary {
     durationSeconds: song.durationSeconds,
     model: song.model,
     settings: song.settings,
+    ...(song.warnings?.length ? { warnings: song.warnings } : {}),
     sourceName: song.source.name,
     stems: song.stems.map((s) => s.name),
   };
