@@ -259,11 +259,11 @@ export class MixerPlayer {
   }
 
   async setLoop(loop: LoopRegion | null): Promise<void> {
+    // the position under the region that was playing: read after the change, a play that has
+    // wrapped round the old loop would jump to start + all the time elapsed
+    const pos = this.position;
     this.loopRegion = loop;
-    if (this.playing) {
-      const pos = this.position;
-      await this.play(loop && (pos < loop.start || pos >= loop.end) ? loop.start : pos);
-    }
+    if (this.playing) await this.play(loop && (pos < loop.start || pos >= loop.end) ? loop.start : pos);
   }
 
   /** Current level of one lane (post fader and pan), or of the master when stem is null. */

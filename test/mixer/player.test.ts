@@ -26,6 +26,31 @@ function stem(seed: number): Float32Array[] {
   );
 }
 
+/** src-renderer/lib/player.ts as an IIFE (global StemdeckPlayer), built once by Vite. */
+let bundled: Promise<string> | null = null;
+function playerBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-player-'));
+    try {
+      const { build } = await import('vite');
+      await build({
+        configFile: false,
+        logLevel: 'error',
+        build: {
+          outDir: tmp,
+          emptyOutDir: true,
+          minify: false,
+          lib: { entry: path.join(root, 'src-renderer', 'lib', 'player.ts'), formats: ['iife'], name: 'StemdeckPlayer', fileName: () => 'player.js' },
+        },
+      });
+      return await fsp.readFile(path.join(tmp, 'player.js'), 'utf8');
+    } finally {
+      await fsp.rm(tmp, { recursive: true, force: true });
+    }
+  })();
+  return bundled;
+}
+
 function errDb(got: number[][], want: Float32Array[], from: number, to: number): number {
   let e = 0;
   let r = 0;
@@ -38,19 +63,7 @@ function errDb(got: number[][], want: Float32Array[], from: number, to: number):
 }
 
 test('MixerPlayer: sample-locked lanes, shared law, gapless buffer growth (OfflineAudioContext in Chromium)', { timeout: 120_000 }, async () => {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-player-'));
-  const { build } = await import('vite');
-  await build({
-    configFile: false,
-    logLevel: 'error',
-    build: {
-      outDir: tmp,
-      emptyOutDir: true,
-      minify: false,
-      lib: { entry: path.join(root, 'src-renderer', 'lib', 'player.ts'), formats: ['iife'], name: 'StemdeckPlayer', fileName: () => 'player.js' },
-    },
-  });
-  const bundle = await fsp.readFile(path.join(tmp, 'player.js'), 'utf8');
+  const bundle = await playerBundle();
   const a = stem(1);
   const b = stem(2);
   const mix1: MixState = defaultMix(['a', 'b']);
@@ -137,6 +150,51 @@ test('MixerPlayer: sample-locked lanes, shared law, gapless buffer growth (Offli
     assert.ok(errDb(out, want1, Math.round(1.0 * SR), N) > -20);
   } finally {
     await browser.close();
-    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test('MixerPlayer: turning the loop off while playing carries on from where the loop was, no jump (issue 14.1)', { timeout: 120_000 }, async () => {
+  const bundle = await playerBundle();
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await page.addScriptTag({ content: `globalThis.__name = (f) => f;\n${bundle}` });
+    const out = await page.evaluate(
+      async (a: number[][], sr: number, n: number) => {
+        type Player = {
+          setBuffer(s: string, b: AudioBuffer): void;
+          play(from?: number): Promise<void>;
+          setLoop(l: { start: number; end: number } | null): Promise<void>;
+          readonly position: number;
+        };
+        const P = (window as unknown as { StemdeckPlayer: { MixerPlayer: new (ctx: BaseAudioContext) => Player } }).StemdeckPlayer.MixerPlayer;
+        const ctx = new OfflineAudioContext(2, n, sr);
+        const ab = ctx.createBuffer(2, n, sr);
+        a.forEach((c, i) => ab.copyToChannel(Float32Array.from(c), i));
+        const player = new P(ctx);
+        player.setBuffer('a', ab);
+        // loop 0.1–0.3 s (play from 0 starts at the loop's start): by 0.75 s it has wrapped three times
+        await player.setLoop({ start: 0.1, end: 0.3 });
+        await player.play(0);
+        const seen: { before: number; after: number } = { before: -1, after: -1 };
+        void ctx.suspend(0.75).then(async () => {
+          seen.before = player.position;
+          await player.setLoop(null);
+          seen.after = player.position;
+          return ctx.resume();
+        });
+        await ctx.startRendering();
+        return seen;
+      },
+      stem(1).map((c) => Array.from(c)),
+      SR,
+      N,
+    );
+    // 0.75 s of context time = 0.73 s of playback (20 ms start lead) from 0.1 s: 0.1 + (0.53 mod 0.2) = 0.23 s
+    // (suspend times are rounded to a 128-frame render quantum, 2.9 ms)
+    assert.ok(Math.abs(out.before - 0.23) < 0.006, `position in the loop before: ${out.before.toFixed(3)} s`);
+    assert.ok(Math.abs(out.after - out.before) < 0.005, `loop off must not move the playhead: ${out.before.toFixed(3)} s → ${out.after.toFixed(3)} s`);
+  } finally {
+    await browser.close();
   }
 });
