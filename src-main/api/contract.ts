@@ -309,11 +309,14 @@ export const ExportRequestSchema = z
     stems: z.array(StemNameSchema).max(32).default([]),
     /** Also write a mixdown of `mixer` (default: the song's saved mixer state). */
     mixdown: z.boolean().default(false),
-    /** One-click preset: a mixdown with the preset's stems (overrides `mixdown`). */
+    /** One-click preset: a mixdown of the canonical stems (unity gain, centre; not the mixer) with
+     *  the preset's stems (overrides `mixdown`). NI Stems are made from the canonical stems too. */
     preset: MixPresetSchema.nullable().default(null),
     format: ExportFormatSchema,
-    /** Mixer state to mix down (what the user hears now); default the song's saved state. */
+    /** Mixer state for `mixdown` (the current mix, what the user hears now); default the song's saved state. */
     mixer: MixStateSchema.optional(),
+    /** Scale mixdowns so that their peak is −0.1 dBFS (nothing clipped in 16/24-bit, FLAC, MP3). */
+    normalize: z.boolean().optional(),
     /** Target folder: must be one the user chose (`files.pick` kind 'folder' / save dialog);
      *  default: a new folder under <app data>/exports, downloadable through `ref`. */
     outDir: PathSchema.optional(),
@@ -328,6 +331,12 @@ export const ExportedFileSchema = z.strictObject({
   path: z.string(),
   name: z.string(),
   bytes: z.number().int().nonnegative(),
+  /** Largest |sample|, linear (> 1: over full scale). */
+  peak: z.number().nonnegative().optional(),
+  /** Samples over full scale that the format clipped (0 for 32-bit float, which keeps them). */
+  clipped: z.number().int().nonnegative().optional(),
+  /** Gain applied by `normalize` (1: none). */
+  gain: z.number().positive().optional(),
   /** Download/preview reference when the file is inside an allowed root (default outDir). */
   ref: MediaRefSchema.nullable(),
 });

@@ -3,7 +3,13 @@
  * FLAC (24-bit), MP3 (320k) or NI Stems (.stem.mp4). Streams in chunks: memory stays O(chunk).
  *
  * The mixdown uses the one gain/pan law of the mixer (src-main/shared/mix-law.ts, `mixdown`), so an
- * exported mix equals what the renderer plays.
+ * exported mix equals what the renderer plays. Presets (a cappella, bassless, …) and NI Stems are
+ * made from the canonical stems (unity gain, centre, master 0 dB), never from the mixer's state:
+ * only the "current mix" (`mixdown: true`) follows the mixer.
+ *
+ * Levels above full scale: 32-bit float keeps them (nothing is clipped); integer formats, FLAC and
+ * MP3 clip them, so every file reports its peak and how many samples were clipped, and
+ * `normalize` scales mixdowns so that their peak sits at NORMALIZE_PEAK (−0.1 dBFS) instead.
  *
  * NI Stems (Traktor, Mixxx …): an MP4 with five AAC tracks — 0 the master (mixdown), 1…4 the stems
  * in the order drums, bass, other, vocals — and a `moov/udta/stem` box holding the stem JSON
@@ -16,7 +22,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { applyPreset, DEFAULT_LANE, mixdown, presetStems, type MixPreset, type MixState } from '../shared/mix-law.js';
+import { applyPreset, defaultMix, mixdown, presetStems, type MixPreset, type MixState } from '../shared/mix-law.js';
 import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from './output/wav.js';
 import { fsyncDir } from './output/atomic.js';
 import { locateFfmpeg } from './ffmpeg.js';
@@ -46,8 +52,13 @@ export interface ExportOptions {
   mixer: MixState;
   format: ExportFormatName;
   outDir: string;
+  /** Scale mixdowns (preset or current mix) so that their peak is NORMALIZE_PEAK: no clipping. */
+  normalize?: boolean;
   signal?: AbortSignal;
 }
+
+/** Where `normalize` puts a mixdown's peak: −0.1 dBFS, linear. */
+export const NORMALIZE_PEAK = 10 ** (-0.1 / 20);
 
 export interface ExportedFile {
   kind: 'stem' | 'mixdown' | 'ni-stems';
@@ -55,6 +66,12 @@ export interface ExportedFile {
   path: string;
   name: string;
   bytes: number;
+  /** Largest |sample| written, linear (above 1.0: over full scale). */
+  peak: number;
+  /** Samples over full scale that the format clipped (always 0 for 32-bit float, which keeps them). */
+  clipped: number;
+  /** Gain applied by `normalize` (1 when none). */
+  gain: number;
 }
 
 const CHUNK = 1 << 15;
@@ -112,6 +129,43 @@ export async function* mixdownChunks(stems: StemFile[], mix: MixState): AsyncGen
       mix,
     );
   }
+}
+
+/** Peak and over-full-scale count of the samples that passed through `measured`. */
+export interface LevelStats {
+  peak: number;
+  over: number;
+}
+
+/** Passes chunks through unchanged, recording their peak and how many samples are over full scale (|x| > 1). */
+export async function* measured(chunks: AsyncIterable<Float32Array[]>, stats: LevelStats): AsyncGenerator<Float32Array[]> {
+  for await (const c of chunks) {
+    let peak = stats.peak;
+    let over = 0;
+    for (const ch of c)
+      for (let i = 0; i < ch.length; i++) {
+        const a = Math.abs(ch[i]);
+        if (a > peak) peak = a;
+        if (a > 1) over++;
+      }
+    stats.peak = peak;
+    stats.over += over;
+    yield c;
+  }
+}
+
+async function* scaled(chunks: AsyncIterable<Float32Array[]>, gain: number): AsyncGenerator<Float32Array[]> {
+  for await (const c of chunks) {
+    if (gain !== 1) for (const ch of c) for (let i = 0; i < ch.length; i++) ch[i] *= gain;
+    yield c;
+  }
+}
+
+/** The peak of a whole mixdown (a first pass for `normalize`), linear. */
+async function mixdownPeak(stems: StemFile[], mix: MixState, signal?: AbortSignal): Promise<number> {
+  const stats = { peak: 0, over: 0 };
+  for await (const _ of measured(mixdownChunks(stems, mix), stats)) if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+  return stats.peak;
 }
 
 /** Writes planar chunks to `file` atomically (temp + fsync + rename). */
@@ -216,14 +270,6 @@ async function runFfmpegPipe(args: string[], input: AsyncIterable<Buffer> | null
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-}
-
-/** A mixer state where every lane sounds (mute/solo cleared) — used for NI stem tracks. */
-function openMix(mix: MixState, stems: string[]): MixState {
-  return {
-    masterDb: mix.masterDb,
-    lanes: Object.fromEntries(stems.map((s) => [s, { ...(mix.lanes[s] ?? DEFAULT_LANE), mute: false, solo: false }])),
-  };
 }
 
 /** NI Stems groups, in NI's track order. Unknown stems go to "other". */
@@ -359,15 +405,17 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
   const out = path.join(o.outDir, name);
   const tmpOut = path.join(tmpDir, 'out.mp4');
   try {
+    // the canonical stems (unity gain, centre): a DJ's deck needs every stem whatever the mixer says
+    const canonical = defaultMix(all);
+    const stats = { peak: 0, over: 0 };
     const master = path.join(tmpDir, 'master.wav');
-    await writeChunks(master, 'wav32f', sampleRate, 2, frames, mixdownChunks(o.stems, o.mixer), {}, o.signal);
+    await writeChunks(master, 'wav32f', sampleRate, 2, frames, measured(mixdownChunks(o.stems, canonical), stats), {}, o.signal);
     const groupFiles: string[] = [];
     for (const [i, g] of groups.entries()) {
       const f = path.join(tmpDir, `g${i}.wav`);
       const members = o.stems.filter((s) => g.stems.includes(s.name));
-      const mix = openMix(o.mixer, g.stems);
-      const chunks = members.length ? mixdownChunks(members, mix) : silence(frames);
-      await writeChunks(f, 'wav32f', sampleRate, 2, frames, chunks, {}, o.signal);
+      const chunks = members.length ? mixdownChunks(members, canonical) : silence(frames);
+      await writeChunks(f, 'wav32f', sampleRate, 2, frames, measured(chunks, stats), {}, o.signal);
       groupFiles.push(f);
     }
     const inputs = [master, ...groupFiles].flatMap((f) => ['-i', ffmpegPath(f)]);
@@ -386,7 +434,8 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
     await addStemAtom(tmpOut, niStemMetadata(groups));
     await fs.rename(tmpOut, out);
     await fsyncDir(o.outDir);
-    return { kind: 'ni-stems', stem: null, path: out, name, bytes: (await fs.stat(out)).size };
+    // AAC decoders clip what is over full scale
+    return { kind: 'ni-stems', stem: null, path: out, name, bytes: (await fs.stat(out)).size, peak: stats.peak, clipped: stats.over, gain: 1 };
   } catch (e) {
     throw mapWriteError(e, out);
   } finally {
@@ -425,6 +474,11 @@ async function* silence(frames: number): AsyncGenerator<Float32Array[]> {
   }
 }
 
+/** The gain that puts `peak` at NORMALIZE_PEAK (1 for silence: nothing to scale). */
+export function normalizeGain(peak: number): number {
+  return peak > 0 ? NORMALIZE_PEAK / peak : 1;
+}
+
 /** Writes the requested files into `outDir` (which must exist). */
 export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
   const byName = new Map(o.stems.map((s) => [s.name, s]));
@@ -447,28 +501,35 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
     return files;
   }
   const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
+  const format = o.format;
+  const clips = format !== 'wav32f';
   for (const name of o.select) {
     const stem = byName.get(name)!;
     const info = await readWavInfo(stem.file);
     const fileName = `${base} - ${label(name)}${ext}`;
     const out = path.join(o.outDir, fileName);
-    const bytes = await writeChunks(out, o.format, info.sampleRate, info.channels, info.frames, readWavChunks(stem.file, CHUNK), { ...tags, title: `${tags.title} (${name})` }, o.signal);
-    files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes });
+    const stats = { peak: 0, over: 0 };
+    const chunks = measured(readWavChunks(stem.file, CHUNK), stats);
+    const bytes = await writeChunks(out, o.format, info.sampleRate, info.channels, info.frames, chunks, { ...tags, title: `${tags.title} (${name})` }, o.signal);
+    files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes, peak: stats.peak, clipped: clips ? stats.over : 0, gain: 1 });
   }
   const all = o.stems.map((s) => s.name);
+  const mixdownFile = async (mix: MixState, fileName: string, fileTags: Record<string, string | undefined>): Promise<void> => {
+    const gain = o.normalize ? normalizeGain(await mixdownPeak(o.stems, mix, o.signal)) : 1;
+    const out = path.join(o.outDir, fileName);
+    const stats = { peak: 0, over: 0 };
+    const chunks = measured(scaled(mixdownChunks(o.stems, mix), gain), stats);
+    const bytes = await writeChunks(out, format, sampleRate, 2, frames, chunks, fileTags, o.signal);
+    files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes, peak: stats.peak, clipped: clips ? stats.over : 0, gain });
+  };
   if (o.preset) {
     if (presetStems(o.preset, all).length === 0)
       throw new StemdeckError('invalid-request', `This song's model has no stems for the "${PRESET_SUFFIX[o.preset]}" preset.`);
-    const mix = applyPreset(o.mixer, o.preset, all);
-    const fileName = `${base} (${PRESET_SUFFIX[o.preset]})${ext}`;
-    const out = path.join(o.outDir, fileName);
-    const bytes = await writeChunks(out, o.format, sampleRate, 2, frames, mixdownChunks(o.stems, mix), { ...tags, title: `${tags.title} (${PRESET_SUFFIX[o.preset]})` }, o.signal);
-    files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes });
+    // the canonical stems, not the mixer: a preset is the same file whatever the faders say
+    const mix = applyPreset(defaultMix(all), o.preset, all);
+    await mixdownFile(mix, `${base} (${PRESET_SUFFIX[o.preset]})${ext}`, { ...tags, title: `${tags.title} (${PRESET_SUFFIX[o.preset]})` });
   } else if (o.mixdown) {
-    const fileName = `${base} (Mix)${ext}`;
-    const out = path.join(o.outDir, fileName);
-    const bytes = await writeChunks(out, o.format, sampleRate, 2, frames, mixdownChunks(o.stems, o.mixer), tags, o.signal);
-    files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes });
+    await mixdownFile(o.mixer, `${base} (Mix)${ext}`, tags);
   }
   return files;
 }

@@ -167,6 +167,7 @@ export class App extends EventEmitter<AppEvents> {
       mixer: req.mixer ?? song.mixer,
       format: req.format,
       outDir,
+      normalize: req.normalize,
     });
     void this.settings.set({ exportFormat: req.format }).catch(() => undefined);
     return { outDir, files: files.map((f) => ({ ...f, ref: this.guard.refFor(f.path) })) };

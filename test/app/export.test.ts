@@ -104,6 +104,11 @@ function correlation(a: ArrayLike<number>[], b: ArrayLike<number>[], n: number):
   return ab / Math.sqrt(aa * bb);
 }
 
+/** A lane at unity gain, centre, sounding. */
+const UNITY: LaneMix = { volumeDb: 0, pan: 0, mute: false, solo: false };
+/** The canonical stems: every lane at unity, master 0 dB. */
+const canonical = (): MixState => ({ masterDb: 0, lanes: Object.fromEntries(stems.map((s) => [s.name, { ...UNITY }])) });
+
 const mix: MixState = {
   masterDb: -3,
   lanes: {
@@ -165,10 +170,10 @@ test('stems + preset as FLAC and MP3 (decoded by ffmpeg)', async () => {
   const vocals = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2 });
   assert.ok(errDb(stems[0].audio, vocals) < -80);
   const inst = await decodeAll(files[2].path, { sampleRate: 44100, channels: 2 });
-  // instrumental: vocals muted, every other lane unmuted (bass too), faders and pans kept
+  // instrumental: the canonical stems (unity gain, centre) without the vocals, whatever the mixer says
   const expected = lawMix({
-    masterDb: mix.masterDb,
-    lanes: Object.fromEntries(stems.map((s) => [s.name, { ...mix.lanes[s.name], mute: s.name === 'vocals', solo: false }])),
+    masterDb: 0,
+    lanes: Object.fromEntries(stems.map((s) => [s.name, { ...UNITY, mute: s.name === 'vocals' }])),
   });
   assert.ok(errDb(expected, inst) < -80);
   const mp3 = await exportSong({ stems, title: 'T', select: [], mixdown: true, preset: null, mixer: mix, format: 'mp3', outDir: path.join(dir, 'mp3') });
@@ -192,15 +197,15 @@ test('NI Stems: five AAC streams, stem metadata box, master first', async () => 
   );
   assert.ok(meta.mastering_dsp);
   for (const s of meta.stems) assert.match(s.color, /^#[0-9A-F]{6}$/i);
-  // Stream 0 is the mixdown; streams 1–4 are drums, bass, other, vocals, each at its fader/pan
-  // with mute and solo cleared (the muted bass too).
+  // Stream 0 is the full mix; streams 1–4 are drums, bass, other, vocals: the canonical stems
+  // (unity gain, centre), whatever the mixer says (its muted bass too).
   const master = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2, stream: 0 });
-  const expected = lawMix(mix);
+  const expected = lawMix(canonical());
   const n = Math.min(expected[0].length, master[0].length);
   assert.ok(Math.abs(master[0].length - N) < 4096, `master length ${master[0].length}`);
   assert.ok(errDb(expected.map((c) => c.subarray(0, n)), master.map((c) => c.subarray(0, n))) < -20, 'master ≈ mixdown (AAC)');
   const order = ['drums', 'bass', 'other', 'vocals'];
-  const open = Object.fromEntries(stems.map((s) => [s.name, lane(s.audio, { ...mix.lanes[s.name], mute: false, solo: false }, mix.masterDb)]));
+  const open = Object.fromEntries(stems.map((s) => [s.name, lane(s.audio, UNITY, 0)]));
   for (const [k, name] of order.entries()) {
     const got = await decodeAll(files[0].path, { sampleRate: 44100, channels: 2, stream: k + 1 });
     const m = Math.min(N, got[0].length);
@@ -209,10 +214,65 @@ test('NI Stems: five AAC streams, stem metadata box, master first', async () => 
     for (const [j, other] of order.entries())
       if (j !== k) assert.ok(Math.abs(r[j]) < 0.1, `stream ${k + 1} (${name}) correlates ${r[j].toFixed(3)} with ${other}`);
     const e = errDb(open[name].map((c) => c.subarray(0, m)), got.map((c) => c.subarray(0, m)));
-    assert.ok(e < -20, `stream ${k + 1} ≈ ${name} at its fader/pan (AAC): ${e.toFixed(1)} dB`);
+    assert.ok(e < -20, `stream ${k + 1} ≈ ${name} at unity gain, centre (AAC): ${e.toFixed(1)} dB`);
   }
   const none = fs.readdirSync(out).filter((x) => x.startsWith('.'));
   assert.deepEqual(none, []);
+});
+
+test('presets and NI Stems are made from the canonical stems, not the mixer; the current mix follows it (issue 14.2)', async () => {
+  // the issue's mixer: bass at −∞, vocals panned hard left
+  const m: MixState = {
+    masterDb: -6,
+    lanes: Object.fromEntries(stems.map((s) => [s.name, { ...UNITY, volumeDb: s.name === 'bass' ? -200 : 0, pan: s.name === 'vocals' ? -1 : 0 }])),
+  };
+  const out = path.join(dir, 'canonical');
+  const run = async (preset: 'acappella' | 'bassless' | null, format: 'wav32f' | 'ni-stems' = 'wav32f') =>
+    (await exportSong({ stems, title: `P ${preset}`, select: [], mixdown: !preset, preset, mixer: m, format, outDir: out }))[0];
+  // a cappella: the vocals stem as it is, both channels
+  const acappella = await readAll((await run('acappella')).path);
+  assert.ok(errDb(stems[0].audio, acappella) < -120, `a cappella = the vocals stem: ${errDb(stems[0].audio, acappella).toFixed(1)} dB`);
+  // bassless: everything but the bass at unity, which is not the full mix
+  const bassless = await readAll((await run('bassless')).path);
+  const want = lawMix({ masterDb: 0, lanes: Object.fromEntries(stems.map((s) => [s.name, { ...UNITY, mute: s.name === 'bass' }])) });
+  assert.ok(errDb(want, bassless) < -120, `bassless = Σ stems but bass: ${errDb(want, bassless).toFixed(1)} dB`);
+  assert.ok(errDb(lawMix(canonical()), bassless) > -20, 'bassless differs from the full mix');
+  // the current mix is the mixer's
+  const current = await readAll((await run(null)).path);
+  assert.ok(errDb(lawMix(m), current) < -120, 'current mix = the mixer state');
+  // NI Stems: the bass stream is the bass stem, not silence
+  const ni = await run(null, 'ni-stems');
+  const bass = await decodeAll(ni.path, { sampleRate: 44100, channels: 2, stream: 2 });
+  const e = errDb(stems[2].audio.map((c) => c.subarray(0, 44100)), bass.map((c) => c.subarray(0, 44100)));
+  assert.ok(e < -20, `NI bass stream = the bass stem (AAC): ${e.toFixed(1)} dB`);
+});
+
+test('levels over full scale: 32-bit float keeps them, integer formats say how many they clip, normalise prevents it (issue 14.3)', async () => {
+  // four stems at +9.5 dB: the mix peaks near 2.3 (+7 dBFS)
+  const loud: MixState = { masterDb: 0, lanes: Object.fromEntries(stems.map((s) => [s.name, { ...UNITY, volumeDb: 9.5 }])) };
+  const out = path.join(dir, 'loud');
+  const run = async (format: 'wav32f' | 'wav16' | 'flac', normalize = false) =>
+    (await exportSong({ stems, title: `L ${format} ${normalize}`, select: [], mixdown: true, preset: null, mixer: loud, format, outDir: out, normalize }))[0];
+  const peakOf = (a: ArrayLike<number>[]) => Math.max(...a.map((c) => Array.from(c).reduce((p, v) => Math.max(p, Math.abs(v)), 0)));
+  const want = peakOf(lawMix(loud));
+  assert.ok(want > 1.5, `the test mix is over full scale: ${want}`);
+  const f32 = await run('wav32f');
+  assert.ok(Math.abs(peakOf(await readAll(f32.path)) - want) < 1e-5, '32-bit float keeps the peak over 1.0');
+  assert.equal(f32.clipped, 0);
+  assert.ok(Math.abs(f32.peak - want) < 1e-5, `reported peak ${f32.peak} vs ${want}`);
+  const i16 = await run('wav16');
+  assert.ok(i16.clipped > 1000, `16-bit reports clipped samples: ${i16.clipped}`);
+  assert.ok(i16.peak > 1.5);
+  const flac = await run('flac');
+  assert.ok(flac.clipped > 1000, `FLAC reports clipped samples: ${flac.clipped}`);
+  const norm = await run('wav16', true);
+  assert.equal(norm.clipped, 0);
+  assert.ok(Math.abs(norm.peak - 10 ** (-0.1 / 20)) < 1e-6, `normalised peak ${norm.peak}`);
+  assert.ok(Math.abs(norm.gain - 10 ** (-0.1 / 20) / want) < 1e-6, `gain ${norm.gain}`);
+  // the file: the mix scaled by that gain, nothing clipped
+  const got = await readAll(norm.path);
+  const scaledMix = lawMix(loud).map((c) => c.map((v) => v * norm.gain));
+  assert.ok(errDb(scaledMix, got) < -60, `normalised 16-bit = the scaled mix: ${errDb(scaledMix, got).toFixed(1)} dB`);
 });
 
 test('export.run and dragout.prepare through the app with a real separated song', async () => {
