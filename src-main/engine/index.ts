@@ -55,8 +55,8 @@ export {
   type StemWriter,
 } from './writers.js';
 export { registerAdapter, adapterFactory, type ModelAdapter, type AdapterContext, type AdapterFactory, type Planar } from './adapters/index.js';
-export { crossfadeWindow, segmentStride, Segmenter, OverlapAdd } from './segments.js';
-export { separateStream, cascadeStream, normalizedAdapter, streamStats, PlanesFifo, type StreamChunk, type StreamOptions, type StreamProgress, type CascadeStreamStage, type CascadeChunk } from './stream.js';
+export { crossfadeWindow, segmentStride, evenPlacement, Segmenter, OverlapAdd, type Placement, type Segment } from './segments.js';
+export { separateStream, cascadeStream, streamStats, PlanesFifo, type StreamChunk, type StreamOptions, type StreamProgress, type CascadeStreamStage, type CascadeChunk } from './stream.js';
 export { planSeparation, stageWeights, type SeparationPlan, type StagePlan, type PlanOptions } from './plan.js';
 export { StemSink } from './sink.js';
 export { StemdeckError, isStemdeckError, type StemdeckErrorCode } from './errors.js';

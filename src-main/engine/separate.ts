@@ -25,7 +25,7 @@ import { getWorkerSession, type WorkerSession } from './ort-worker.js';
 import { cascadeStages, isCascadeModel, loadRegistry, modelFile, verifyModel, type InstalledModel, type OnnxModel } from './registry.js';
 import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterContext, type ModelAdapter } from './adapters/index.js';
 import { checkPlanOptions, planSeparation, type StagePlan } from './plan.js';
-import { cascadeStream, checkAbort, normalizedAdapter, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
+import { cascadeStream, checkAbort, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
 import { prepareSongFolder, StemSink } from './sink.js';
 import { OutputFormatSchema, type OutputFormat } from './writers.js';
 
@@ -220,16 +220,16 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
     decodeAudio(opts.input, { sampleRate: SR, channels: C, signal, expected: info, report });
 
   // Demucs-style normalisation needs the whole mixture's statistics: one extra decode pass
-  // (reported as the 'decode' stage), wrapped around the stage's adapter. A cascade's later
-  // stages use the mixture's statistics too (their own input exists only while streaming).
-  let adapters = runners.map((r) => r.adapter);
+  // (reported as the 'decode' stage); the stream applies them around its segmenting. A cascade's
+  // later stages use the mixture's statistics too (their own input exists only while streaming).
+  const adapters = runners.map((r) => r.adapter);
+  let stats: { mean: number; std: number } | undefined;
   if (plan.needsStats) {
     const tDecode = now();
-    const stats = await streamStats(decode(), (frames) => {
+    stats = await streamStats(decode(), (frames) => {
       const f = Math.min(0.99, frames / expectedFrames);
       report('decode', f, f > 0 ? ((now() - tDecode) / f) * (1 - f) : null);
     });
-    adapters = adapters.map((a, k) => (plan.stages[k].normalize === 'mixture-std' ? normalizedAdapter(a, stats) : a));
   }
 
   // ── stream ──
@@ -247,7 +247,8 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   };
   const streamOpts = (k: number) => {
     const st = plan.stages[k];
-    return { adapter: adapters[k], channels: C, overlap: st.overlap, need: st.need, residualIdx: st.residualIdx, depth, signal, onProgress: onProgress(k) };
+    const normalize = st.normalize === 'mixture-std' ? stats : undefined;
+    return { adapter: adapters[k], channels: C, overlap: st.overlap, normalize, need: st.need, residualIdx: st.residualIdx, depth, signal, onProgress: onProgress(k) };
   };
   // chunks of the job's stems (plan.stems order), each with its frames
   async function* chunks(): AsyncGenerator<Float32Array[][]> {

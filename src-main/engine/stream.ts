@@ -1,6 +1,8 @@
 /**
- * The separation stream: planar chunks of a signal in → segments → model adapter → overlap-add →
- * optional residual stem → finished stem planes out, in order, as an async generator. No files and
+ * The separation stream: planar chunks of a signal in → (optional whole-signal normalisation) →
+ * segments placed as the adapter declares (its reference's lead-in, stride, tail and blend window;
+ * segments.ts Placement) → model adapter → overlap-add → (normalisation undone) → optional
+ * residual stem → finished stem planes out, in order, as an async generator. No files and
  * no ONNX Runtime here beyond the adapter it is given, so it runs on in-memory arrays as well as on
  * ffmpeg's decode pipe (separate.ts), and a cascade is a stream feeding a stream (cascadeStream).
  *
@@ -18,7 +20,7 @@
  */
 import { StemdeckError } from './errors.js';
 import type { ModelAdapter, Planar } from './adapters/types.js';
-import { OverlapAdd, Segmenter, segmentStride } from './segments.js';
+import { OverlapAdd, Segmenter, evenPlacement, type Segment } from './segments.js';
 
 export interface StreamChunk {
   /** The input frames these stems were separated from (null unless `keepInput` or a residual). */
@@ -39,8 +41,14 @@ export interface StreamProgress {
 export interface StreamOptions {
   adapter: ModelAdapter;
   channels: number;
-  /** Segment overlap 0..0.9. */
+  /** Segment overlap 0..0.9, handed to the adapter's placement (adapter.placement). */
   overlap: number;
+  /**
+   * Demucs-style normalisation by the whole mixture's mean/std (streamStats), as Demucs keeps it
+   * outside apply_model: the signal is fed as (x − mean) / std, so zero padding happens after it,
+   * and every stem is scaled back by · std + mean before the residual.
+   */
+  normalize?: { mean: number; std: number };
   /** need[s] === false: stem s is not used (adapter hint). Default: all needed. */
   need?: readonly boolean[];
   /** Stem derived as input − Σ(other stems); −1 for none. */
@@ -114,26 +122,38 @@ export async function* separateStream(chunks: AsyncIterable<Planar>, o: StreamOp
   const C = o.channels;
   const N = adapter.segmentSamples;
   const S = adapter.stems.length;
-  const stride = segmentStride(N, o.overlap);
+  const placement = adapter.placement?.(o.overlap) ?? evenPlacement(N, o.overlap);
+  const stride = placement.stride;
+  const leadIn = placement.leadIn;
+  const fullWindow = placement.window(N);
   const residualIdx = o.residualIdx ?? -1;
   const need = o.need ?? adapter.stems.map(() => true);
   const depth = Math.max(1, Math.floor(o.depth ?? 2));
   const keepInput = o.keepInput === true || residualIdx >= 0;
 
-  const segmenter = new Segmenter(C, N, stride);
-  const ola = new OverlapAdd(S, C, N, stride, N - stride, adapter.window?.(N, N - stride));
+  const segmenter = new Segmenter(C, N, placement);
+  const ola = new OverlapAdd(S, C, N, stride, N - stride, fullWindow);
+  const norm = o.normalize ? { mean: o.normalize.mean, std: o.normalize.std < 1e-8 ? 1 : o.normalize.std } : null;
+  let skip = leadIn; // the lead-in's output samples still to drop
   const fifo = keepInput ? new PlanesFifo() : null;
   const shape = [C];
   let emitted = 0;
   let total = -1; // known once the input ends
 
-  type Seg = { start: number; data: Planar };
+  type Seg = Segment;
   const queue: Seg[] = [];
   const inflight: { segs: Seg[]; result: Promise<Planar[][]> }[] = [];
 
-  const finished = (stems: Planar[]): StreamChunk | null => {
+  const finished = (padded: Planar[]): StreamChunk | null => {
+    // the lead-in's outputs are not the signal's
+    const drop = Math.min(skip, padded[0]?.[0]?.length ?? 0);
+    skip -= drop;
+    const stems = drop > 0 ? padded.map((chs) => chs.map((ch) => ch.subarray(drop))) : padded;
     const n = stems[0]?.[0]?.length ?? 0;
     if (n === 0) return null;
+    if (norm)
+      for (const chs of stems)
+        for (const ch of chs) for (let i = 0; i < n; i++) ch[i] = ch[i] * norm.std + norm.mean;
     const input = fifo ? fifo.take(n, shape)[0] : null;
     if (input && residualIdx >= 0) {
       for (let c = 0; c < C; c++) {
@@ -164,7 +184,9 @@ export async function* separateStream(chunks: AsyncIterable<Planar>, o: StreamOp
     if (!job) return;
     const results = await job.result;
     for (let b = 0; b < job.segs.length; b++) {
-      const out = finished(ola.add(job.segs[b].start, results[b], total >= 0 ? total : Infinity));
+      const seg = job.segs[b];
+      const weights = seg.length === N ? fullWindow : placement.window(seg.length);
+      const out = finished(ola.add(seg.start, results[b], total >= 0 ? leadIn + total : Infinity, seg.from, seg.length, weights));
       if (out) yield out;
     }
     checkAbort(signal);
@@ -183,7 +205,8 @@ export async function* separateStream(chunks: AsyncIterable<Planar>, o: StreamOp
   try {
     for await (const chunk of chunks) {
       fifo?.push([chunk]);
-      for (const s of segmenter.push(chunk)) queue.push(s);
+      const fed = norm ? chunk.map((ch) => ch.map((v) => (v - norm.mean) / norm.std)) : chunk;
+      for (const s of segmenter.push(fed)) queue.push(s);
       yield* pump(false);
       checkAbort(signal);
     }
@@ -191,7 +214,7 @@ export async function* separateStream(chunks: AsyncIterable<Planar>, o: StreamOp
     for (const s of segmenter.flush()) queue.push(s);
     yield* pump(true);
     while (inflight.length) yield* drain();
-    const last = finished(ola.finish(total));
+    const last = finished(ola.finish(leadIn + total));
     if (last) yield last;
     if (emitted !== total) throw new StemdeckError('internal', `Separated ${emitted} frames, expected ${total}.`);
     o.onProgress?.({ emitted, received: total, ended: true });
@@ -278,30 +301,4 @@ export async function streamStats(chunks: AsyncIterable<Planar>, onFrames?: (fra
   const mean = n ? sum / n : 0;
   const variance = n > 1 ? (sum2 - n * mean * mean) / (n - 1) : 0;
   return { mean, std: Math.sqrt(Math.max(variance, 0)) };
-}
-
-/**
- * Normalisation as a wrapper around the adapter (as Demucs keeps it outside apply_model): each
- * segment is fed as (x − mean) / std and its stems are scaled back by · std + mean.
- */
-export function normalizedAdapter(adapter: ModelAdapter, stats: { mean: number; std: number }): ModelAdapter {
-  const { mean } = stats;
-  const std = stats.std < 1e-8 ? 1 : stats.std;
-  return {
-    segmentSamples: adapter.segmentSamples,
-    maxBatch: adapter.maxBatch,
-    stems: adapter.stems,
-    ...(adapter.window ? { window: (n: number, o: number) => adapter.window!(n, o) } : {}),
-    async process(segments, need) {
-      const inputs = segments.map((seg) =>
-        seg.map((ch) => {
-          const x = new Float32Array(ch.length);
-          for (let i = 0; i < ch.length; i++) x[i] = (ch[i] - mean) / std;
-          return x;
-        }),
-      );
-      const out = await adapter.process(inputs, need);
-      return out.map((stems) => stems.map((chs) => chs.map((ch) => ch.map((v) => v * std + mean))));
-    },
-  };
 }

@@ -131,15 +131,17 @@ describe('third-party contracts', () => {
     const b = bandSignal(261120).map((ch) => ch.reverse());
     const out = await adapter.process([a, b]);
     // A segment's first/last nFft samples are inexact (reflect padding's content above dimF is
-    // cut); the engine's blend (adapter.window) gives them a negligible weight.
+    // cut); UVR's placement (adapter.placement) puts nFft/2 zeros before the file and Hann-blends them.
     for (const [i, seg] of [a, b].entries()) {
       const [primary, secondary] = out[i];
       const e = errDb(scaled(seg, 1.035), primary, 6144);
       assert.ok(e < -60, `primary error ${e.toFixed(1)} dB`);
       assert.ok(errDb(scaled(seg, -0.035), secondary, 6144) < -40, 'secondary = x − 1.035·x');
     }
-    const w = adapter.window!(261120, 3 * 6144);
-    assert.ok(w[0] < 1e-5 && w[6143] < 1e-5 && w[6144] > 0 && w[3 * 6144] === 1 && w[261119] < 1e-5);
+    const p = adapter.placement!(mdxModel.manifest.segment.overlap);
+    assert.deepEqual([p.leadIn, p.stride, p.tail], [3072, 261120 - 6144, 'cut'], "UVR's Default overlap: step = chunk − nFft");
+    const w = p.window(261120);
+    assert.ok(w[0] === 0 && w[261119] === 0 && Math.abs(w[130559] - 1) < 1e-6, 'symmetric Hann');
   });
 
   it('MDX-Net adapter matches a torch transcription of UVR\'s chunk maths (channel layout L re, L im, R re, R im)', async (t) => {

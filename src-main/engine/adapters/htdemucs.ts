@@ -11,17 +11,22 @@
  *   std(ref) (unbiased std), and undoes it on every stem after overlap-add. We concluded the
  *   export expects this from its callers (Mixxx's runner does it), so catalogue/import manifests
  *   say `normalize: "mixture-std"` and the engine (separate.ts) does it around this adapter.
- * - Segments of N samples with 25 % overlap, weighted by a triangle (weight = 1..N/2..1, power 1)
- *   and normalised by the summed weights: the engine's overlap-add (manifest.segment.overlap =
- *   0.25, `window()` below). Demucs's random time shifts (shifts=1 in its CLI) are not applied:
- *   Stemdeck's output is deterministic (equivalent to apply_model(shifts=0)).
- * - A last segment shorter than N is zero-padded by the engine; Demucs pads it symmetrically
- *   (TensorChunk.padded). The triangle weights make the difference inaudible at the track's end.
+ * - Segments placed and blended as demucs/apply.py `apply_model` (shifts 0, split on,
+ *   transition_power 1) does it — `placement()` below, followed by the engine's stream: stride
+ *   = int((1 − overlap)·N) (manifest overlap 0.25); a segment at EVERY multiple of the stride
+ *   before the end; one the end cuts to L < N samples is fed the N samples centred on it
+ *   (TensorChunk.padded: real audio before it, zeros only past the end — after normalisation)
+ *   and only its middle L outputs are kept (center_trim), weighted by the first L values of the
+ *   triangle 1, 2, …, N/2, …, 2, 1 (not rescaled); Σ weight·y / Σ weight. Demucs's random time
+ *   shifts (shifts=1 in its CLI) are not applied: Stemdeck's output is deterministic
+ *   (apply_model(shifts=0)). Checked against apply_model on a fixture with the real
+ *   architecture (test/parity/reference-fixtures.test.ts, ≥ 60 dB per stem).
  *
  * Shapes at the boundary: segments[b][c] = Float32Array(N); result[b][s][c] = Float32Array(N).
  */
 import type { OnnxModel } from '../registry.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
+import type { Placement } from '../segments.js';
 import { contractError, expectDims, requireNames } from './common.js';
 import { StemdeckError } from '../errors.js';
 import { ort } from '../onnx.js';
@@ -47,9 +52,16 @@ export class HtdemucsAdapter implements ModelAdapter {
     this.channels = m.channels;
   }
 
-  /** Demucs's overlap-add weights (demucs/apply.py): 1, 2, …, N/2, …, 2, 1 (scaled; power 1). */
-  window(segmentSamples: number): Float32Array {
-    return demucsWeights(segmentSamples);
+  /** Demucs apply_model's placement (see the file comment). */
+  placement(overlap: number): Placement {
+    const n = this.segmentSamples;
+    const w = demucsWeights(n);
+    return {
+      leadIn: 0,
+      stride: Math.max(1, Math.floor((1 - overlap) * n)),
+      tail: 'centre',
+      window: (length) => (length >= n ? w : w.subarray(0, length)),
+    };
   }
 
   async process(segments: Planar[]): Promise<Planar[][]> {

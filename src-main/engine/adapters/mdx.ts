@@ -9,8 +9,14 @@
  * - run the model; pad the cut bins back with zeros; iSTFT (length = segment);
  * - primary = output · compensate (UVR multiplies the primary by the model's compensate);
  * - secondary = mixture − primary (UVR: `mix.T - source.T` when invert-spec is off).
- * Overlap between segments: 3·nFft (manifest segment.overlap, see mdxSegment) blended by
- * `window()` so that no output sample comes from a segment's inexact edge (see there).
+ * Segments placed and blended as UVR's `demix` does it (`placement()` below, followed by the
+ * engine's stream): nFft/2 zeros in front of the audio and zeros after it up to a multiple of
+ * the chunk's kept part; a chunk at every multiple of step = segment − nFft (UVR's "Default"
+ * overlap, which the manifest's own overlap stands for; another overlap o is UVR's numeric one:
+ * step = int((1 − o)·segment)) below the padded length, the last ones cut by it (zero-padded for
+ * the model, their first L outputs kept); each weighted by a symmetric Hann of its kept length
+ * (np.hanning(L)); Σ weight·y / Σ weight; the first nFft/2 output samples dropped. Checked against
+ * UVR's procedure on a fixture with the real architecture (test/parity/reference-fixtures.test.ts).
  * UVR options left out (off by default in UVR): denoise (model(−x)), pitch shifting, and the
  * "match frequency" variant that re-synthesises the mixture through the same cut STFT.
  *
@@ -19,6 +25,7 @@
  */
 import type { OnnxModel } from '../registry.js';
 import type { AdapterContext, ModelAdapter, Planar } from './types.js';
+import type { Placement } from '../segments.js';
 import { contractError, expectDims, graphBatch, requireNames } from './common.js';
 import { StemdeckError } from '../errors.js';
 import { ort } from '../onnx.js';
@@ -58,23 +65,17 @@ export class MdxAdapter implements ModelAdapter {
     this.stems = [primary, secondary];
   }
 
-  /**
-   * Overlap-add weights. Near a segment's edges (nFft samples) the cut STFT of a reflect-padded
-   * segment is inexact (the padding's broadband content above dimF is removed), so those samples
-   * get a negligible weight and a linear crossfade runs between them: with the manifest overlap
-   * of 3·nFft (mdxSegment) every output sample comes from a segment interior. UVR's default
-   * blends Hann-weighted chunks overlapping by only nFft, where both neighbours are edge samples;
-   * this keeps UVR's per-segment maths and changes only the blend (an identity model then
-   * reconstructs to < −60 dB, where UVR's blend reaches about −50 dB).
-   */
-  window(segmentSamples: number, overlapSamples: number): Float32Array {
-    const n = segmentSamples;
-    const w = new Float32Array(n).fill(1);
-    const edge = Math.min(this.nFft, Math.floor(overlapSamples / 3), Math.floor(n / 4));
-    const ramp = Math.max(0, Math.min(overlapSamples - 2 * edge, Math.floor(n / 2) - edge));
-    for (let i = 0; i < edge; i++) w[i] = w[n - 1 - i] = 1e-6;
-    for (let j = 0; j < ramp; j++) w[edge + j] = w[n - 1 - edge - j] = (j + 1) / (ramp + 1);
-    return w;
+  /** UVR's placement (see the file comment). */
+  placement(overlap: number): Placement {
+    const n = this.segmentSamples;
+    const trim = this.nFft / 2;
+    const gen = n - 2 * trim;
+    const uvrDefault = overlap === this.model.manifest.segment.overlap;
+    const step = uvrDefault ? n - this.nFft : Math.max(1, Math.floor((1 - overlap) * n));
+    const full = symmetricHann(n);
+    // UVR: no window at overlap 0 (each chunk weighs 1)
+    const window = !uvrDefault && overlap === 0 ? (length: number) => new Float32Array(length).fill(1) : (length: number) => (length === n ? full : symmetricHann(length));
+    return { leadIn: trim, stride: step, tail: 'cut', paddedLength: (total) => trim + total + gen + trim - (total % gen), window };
   }
 
   /** Writes one segment's cut STFT into `tensor` at batch index b (layout [B, 4, dimF, dimT]). */
@@ -142,3 +143,11 @@ export async function createMdxAdapter(model: OnnxModel, ctx: AdapterContext): P
 }
 
 registerAdapter('mdx-net', createMdxAdapter);
+
+/** np.hanning(n): 0.5 − 0.5·cos(2πk/(n − 1)), both ends 0 (n = 1: [1]). */
+export function symmetricHann(n: number): Float32Array {
+  const w = new Float32Array(n);
+  if (n === 1) w[0] = 1;
+  for (let k = 0; k < n && n > 1; k++) w[k] = 0.5 - 0.5 * Math.cos((2 * Math.PI * k) / (n - 1));
+  return w;
+}

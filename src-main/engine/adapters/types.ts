@@ -5,8 +5,9 @@
  * Shapes and units at the boundary (all float32, model sample rate, model channel count C):
  * - input:  segments[b][c]       = Float32Array(segmentSamples), b < maxBatch
  * - output: result[b][s][c]      = Float32Array(segmentSamples), s in `stems` order
- * The engine (separate.ts) does decoding, segmentation, crossfade/overlap-add, optional
- * mixture-std normalisation (manifest.normalize), the residual stem and writing; adapters do only
+ * The engine (separate.ts, stream.ts) does decoding, segmentation and overlap-add (placed as the
+ * adapter's `placement` says), optional mixture-std normalisation (manifest.normalize), the
+ * residual stem and writing; adapters do only
  * pre-processing → ONNX → post-processing of one batch, and must call `ctx.run` (which times
  * pure inference) for every ONNX call.
  *
@@ -16,6 +17,7 @@
 import type { IoFamily } from '../manifest.js';
 import type { OnnxModel } from '../registry.js';
 import type { ort } from '../onnx.js';
+import type { Placement } from '../segments.js';
 
 export type Planar = Float32Array[];
 
@@ -40,12 +42,12 @@ export interface ModelAdapter {
    */
   process(segments: Planar[], need?: readonly boolean[]): Promise<Planar[][]>;
   /**
-   * Optional overlap-add weights for one segment (length segmentSamples, strictly positive),
-   * for contracts whose upstream blends segments its own way (M1: Demucs's triangle; MDX-Net's
-   * crossfade that skips each segment's inexact STFT edges).
-   * Default: the engine's trapezoid crossfade (segments.ts crossfadeWindow).
+   * Where segments sit and how they are blended, as the model's reference implementation does it
+   * (segments.ts Placement: lead-in, stride, tail handling, blend window), for the overlap the job
+   * asked for (the manifest's unless the user gave one). Default: Stemdeck's own even placement
+   * (segments.ts evenPlacement: stride from the overlap, last segment zero-padded, trapezoid).
    */
-  window?(segmentSamples: number, overlapSamples: number): Float32Array;
+  placement?(overlap: number): Placement;
 }
 
 export type AdapterFactory = (model: OnnxModel, ctx: AdapterContext) => ModelAdapter | Promise<ModelAdapter>;
