@@ -134,7 +134,7 @@ class AppState {
     if (res.existing.length > 0) {
       await this.refreshSongs();
       if (res.jobs.length === 0) this.openSong(res.existing[0].songId);
-      else this.notify('queue', `${res.existing.length} file(s) were already separated with these settings.`, 'info');
+      else this.notify('queue', res.existing.length === 1 ? 'One file was already separated with these settings.' : `${res.existing.length} files were already separated with these settings.`, 'info');
     }
   }
 
