@@ -154,7 +154,7 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
   const { App } = await import('../../src-main/host/app.js');
   const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
   const { decodeAll } = await import('../../src-main/engine/decode.js');
-  const { mixdown, applyPreset } = await import('../../src-main/shared/mix-law.js');
+  const { mixdown, applyPreset, defaultMix } = await import('../../src-main/shared/mix-law.js');
   const app = new App({ shell: 'browser' });
   await app.start();
   const shell = await startBrowserShell({ app, rendererDir, port: 0 });
@@ -211,6 +211,9 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       assert.equal(title, 'E2E Groove');
       const artist = await page.$eval('[data-testid=song] .sub', (e) => e.textContent);
       assert.match(artist ?? '', /Stemdeck Tests/);
+      // the file name is shown too (versions of one song differ by file and model), and the queue row names the model
+      assert.equal(await page.$eval('[data-testid=song] [data-testid=song-file]', (e) => e.textContent), 'E2E Groove.flac');
+      assert.match((await page.$eval('[data-testid=job] [data-testid=job-model]', (e) => e.textContent)) ?? '', /\S/);
       // cover art from the tags is shown
       await page.waitForFunction(() => ((document.querySelector('[data-testid=song] .art img') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0, { timeout: 10_000 });
       await shot(page, 'library');
@@ -383,14 +386,14 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       }, mixUrl, mixState);
       t.diagnostic(`export mixdown vs Web Audio render of the mixer: ${errPlayback.toFixed(1)} dB`);
       assert.ok(errPlayback < -60, `export vs playback: ${errPlayback.toFixed(1)} dB`);
-      // one-click preset: instrumental = the current mix with the vocals muted
+      // one-click preset: instrumental = the stems as separated (unity, centre) without the vocals, not the mixer
       const presetP = page.waitForResponse((r) => r.url().includes('/api/export.run'), { timeout: 60_000 });
       await page.click('[data-testid=preset-instrumental]');
       const presetBody = (await (await presetP).json()) as { ok: boolean; result: import('../../src-main/api/contract.js').ExportResult; error?: unknown };
       assert.ok(presetBody.ok, `preset export failed: ${JSON.stringify(presetBody.error)}`);
       const inst = presetBody.result.files.find((f) => f.kind === 'mixdown');
       assert.ok(inst && fs.existsSync(inst.path), 'instrumental written');
-      const instRef = mixdown(stemAudio, applyPreset(mixState, 'instrumental', stems));
+      const instRef = mixdown(stemAudio, applyPreset(defaultMix(stems), 'instrumental', stems));
       const instErr = relErrorDb(await decodeAll(inst.path, { sampleRate: song.sampleRate, channels: 2 }), instRef);
       t.diagnostic(`instrumental preset vs offline mix: ${instErr.toFixed(1)} dB`);
       assert.ok(instErr < -60, `instrumental preset: ${instErr.toFixed(1)} dB`);
@@ -431,6 +434,14 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
         const e = relErrorDb(got, ref);
         assert.ok(e < -60, `dragged ${target} file differs: ${e.toFixed(1)} dB`);
       }
+    });
+
+    await t.test('Reset mixer: every lane at unity, centre, sounding; master 0 dB', async () => {
+      // Reset mixer: every lane at unity, centre, sounding; master 0 dB
+      await page.click('[data-testid=reset-mixer]');
+      const reset = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { getMix(): import('../../src-main/shared/mix-law.js').MixState } }).__stemdeckMixer.getMix());
+      assert.equal(reset.masterDb, 0);
+      for (const s of stems) assert.deepEqual(reset.lanes[s], { volumeDb: 0, pan: 0, mute: false, solo: false }, `lane ${s} reset`);
     });
 
     await t.test('the same file again opens the separated song at once; the models page lists models', async () => {
@@ -499,6 +510,25 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
       await page.click('nav button:last-child');
       await page.waitForSelector('[data-testid=installed-model]');
       assert.ok((await page.$$('[data-testid=installed-model]')).length >= 1);
+      // measured quality in words on the bundled models' cards
+      assert.ok((await page.$$('[data-testid=model-verdict]')).length >= 1, 'a plain-words verdict');
+      // one licence line per card, the full text behind a link
+      for (const line of await page.$$eval('[data-testid=model-licence]', (l) => l.map((e) => e.textContent ?? '')))
+        assert.ok(line.length < 90 && /full text/.test(line), `licence line: ${line}`);
+      // an import error shows beside the import control, not at the top of the page
+      await page.type('input[aria-label="Path of an ONNX model or cascade manifest to import"]', path.join(tmp, 'no-such-model.onnx'));
+      await page.click('section.import button[type=submit]');
+      await page.waitForSelector('[data-testid=import-notices] [role=alert]', { timeout: 10_000 });
+      const gap = await page.evaluate(() => {
+        const alert = document.querySelector('[data-testid=import-notices] [role=alert]')!.getBoundingClientRect();
+        const input = document.querySelector('input[aria-label="Path of an ONNX model or cascade manifest to import"]')!.getBoundingClientRect();
+        return Math.abs(alert.top - input.bottom);
+      });
+      assert.ok(gap < 200, `import error ${gap.toFixed(0)} px from the import control`);
+      assert.equal(await page.$$eval('.models > .notices [role=alert]', (a) => a.length), 0, 'no import error at the top of the page');
+      // the app shell never scrolls (one scroll bar, in the panel): the page is exactly the window
+      const overflow = await page.evaluate(() => document.documentElement.scrollHeight - window.innerHeight);
+      assert.ok(overflow <= 1, `the page itself scrolls ${overflow} px past the window`);
       await shot(page, 'models');
     });
 
