@@ -9,6 +9,9 @@
  * process) and an app job (the App's engine host) — with the fixture installed as a user model,
  * and every stem must reach SDR = 10·log10(Σ ref² / Σ (ref − out)²) ≥ 60 dB (both channels, all
  * samples). Under CI a missing fixture folder fails (skipUnlessShared).
+ * The HTDemucs file declares its output dims symbolic, as Mixxx's export does: `models import`
+ * without flags takes its stems from the catalogue entry with its contract, and the catalogue
+ * install's post-download check accepts it.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +22,8 @@ import { runCli, tempDir } from '../cli/helpers.js';
 import { repoRoot, skipUnlessShared } from '../engine/helpers.js';
 import { App } from '../../src-main/host/app.js';
 import { waitJobEnd } from '../app/helpers.js';
+import { catalogueProbe } from '../../src-main/engine/models/manager.js';
+import { findCatalogueEntry } from '../../src-main/engine/models/catalogue.js';
 
 export const fixturesDir = path.resolve(repoRoot, '..', 'shared', 'fixtures');
 const MIN_SDR_DB = 60;
@@ -129,4 +134,29 @@ describe('reference parity through an app job', { skip: missing }, () => {
         const files = Object.fromEntries(s.stems.map((x) => [x.name, path.join(dir, x.file)]));
         t.diagnostic(await checkStems(fx, input, files));
       });
+});
+
+describe('the HTDemucs fixture (symbolic output dims, as Mixxx exports it) imports and installs', { skip: missing }, () => {
+  const file = path.join(fixturesDir, 'htdemucs-mini', 'model.onnx');
+
+  test('`models import` without flags: the stems of the catalogue entry with its contract, and the reference stems', async (t) => {
+    const home = tempDir('stemdeck-parity-import-');
+    const env = { STEMDECK_MODELS: path.join(home, 'models') };
+    const r = await runCli(['models', 'import', file, '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const info = r.json[0] as { id: string; io: string; stems: string[]; detectedBy: string };
+    assert.equal(info.io, 'htdemucs');
+    assert.deepEqual(info.stems, ['drums', 'bass', 'other', 'vocals']);
+    assert.equal(info.detectedBy, 'shapes+catalogue');
+    // the imported model separates like the reference
+    const s = await runCli(['separate', path.join(fixturesDir, 'htdemucs-mini', 'short.wav'), '--model', info.id, '--format', 'wav', '--out', path.join(home, 'out'), '--json'], { env });
+    assert.equal(s.code, 0, s.stderr);
+    const line = s.json.find((j) => j.outputs) as { outputs: Record<string, string> };
+    t.diagnostic(await checkStems(FIXTURES[0], 'short', line.outputs));
+  });
+
+  test("the catalogue install's post-download check (htdemucs-v4-mixxx) accepts it", async () => {
+    const probe = catalogueProbe(findCatalogueEntry('htdemucs-v4-mixxx'));
+    assert.deepEqual(await probe(file), { tensors: { input: 'input', output: 'output' } });
+  });
 });

@@ -10,6 +10,9 @@
  * Recognised contracts (B = batch, fixed 1 or symbolic):
  *   htdemucs  input [B, 2, N] → output [B, S, 2, N]   (Demucs-style waveform; S = 4: drums, bass,
  *             other, vocals; S = 6 adds guitar, piano) — segment N, 25 % overlap, mixture-std.
+ *             The output dims may be symbolic (Mixxx's export declares [Addoutput_dim_0..3]); the
+ *             stems then come from `--stems`, else from the catalogue entry with the same
+ *             contract (io htdemucs, segment N, tensor names), as its catalogue install would.
  *   mdx-net   input [B, 4, F, T] → output [B, 4, F, T] (UVR MDX-Net; F = dimF, T = dimT).
  * A file whose sha256 equals a catalogue entry's is installed as that entry (same id, terms, licence).
  *
@@ -84,7 +87,7 @@ export interface ImportResult {
   dir: string;
   manifest: OnnxModelManifest;
   /** How the contract was determined. */
-  detectedBy: 'catalogue-sha256' | 'uvr-hash' | 'shapes' | 'shapes+params';
+  detectedBy: 'catalogue-sha256' | 'uvr-hash' | 'shapes' | 'shapes+params' | 'shapes+catalogue';
   uvrHash: string;
 }
 
@@ -152,9 +155,11 @@ export interface DetectedContract {
 
 /**
  * The contract of a file from its I/O (pure; throws StemdeckError('model-contract')).
- * `uvr` is the UVR table row for the file's UVR hash, when there is one.
+ * `uvr` is the UVR table row for the file's UVR hash, when there is one; `catalogueStems` the
+ * stems of the catalogue entry with this file's contract (stemsFromCatalogue), used when the file
+ * does not fix its stem count.
  */
-export function detectContract(file: string, io: OnnxIo, params: ImportParams = {}, uvr?: UvrMdxRow): DetectedContract {
+export function detectContract(file: string, io: OnnxIo, params: ImportParams = {}, uvr?: UvrMdxRow, catalogueStems?: string[]): DetectedContract {
   if (io.inputs.length !== 1 || io.outputs.length !== 1)
     refuse(file, io, `it has ${io.inputs.length} input(s) and ${io.outputs.length} output(s), Stemdeck needs exactly one of each`);
   const inp = io.inputs[0];
@@ -164,18 +169,27 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
   const b = out.shape;
   const tensors = { input: inp.name, output: out.name };
 
-  // Demucs-style waveform: [B, 2, N] → [B, S, 2, N]
-  if (a.length === 3 && b.length === 4 && isBatch(a[0]) && isBatch(b[0]) && a[1] === 2 && b[2] === 2) {
+  // Demucs-style waveform: [B, 2, N] → [B, S, 2, N]; output dims may be symbolic (Mixxx's export)
+  const free = (d: number | string | undefined): boolean => typeof d === 'string';
+  if (a.length === 3 && b.length === 4 && isBatch(a[0]) && isBatch(b[0]) && a[1] === 2 && (b[2] === 2 || free(b[2]))) {
     const n = num(a[2]);
-    if (n === null || num(b[3]) !== n) refuse(file, io, 'its segment length is not a fixed number of samples equal on input and output');
+    if (n === null || (num(b[3]) ?? (free(b[3]) ? n : null)) !== n)
+      refuse(file, io, 'its segment length is not a fixed number of samples equal on input and output');
     const s = num(b[1]);
-    if (s === null) refuse(file, io, 'its number of stems is not fixed');
-    const stems = params.stems ?? DEMUCS_STEMS[s];
-    if (!stems) refuse(file, io, `it returns ${s} stems; give their names in output order (--stems a,b,c)`, ['stems']);
-    if (stems.length !== s) refuse(file, io, `it returns ${s} stems but ${stems.length} names were given`);
+    const stems = params.stems ?? (s === null ? catalogueStems : DEMUCS_STEMS[s]);
+    if (!stems)
+      refuse(
+        file,
+        io,
+        s === null
+          ? 'its number of stems is symbolic and no catalogue model has its contract; give the stem names in output order (--stems drums,bass,other,vocals)'
+          : `it returns ${s} stems; give their names in output order (--stems a,b,c)`,
+        ['stems'],
+      );
+    if (s !== null && stems.length !== s) refuse(file, io, `it returns ${s} stems but ${stems.length} names were given`);
     return {
       architecture: 'htdemucs',
-      detectedBy: params.stems ? 'shapes+params' : 'shapes',
+      detectedBy: params.stems ? 'shapes+params' : s === null ? 'shapes+catalogue' : 'shapes',
       contract: { io: 'htdemucs', sampleRate: 44100, channels: 2, stems, segment: { samples: n, overlap: 0.25 }, tensors, normalize: 'mixture-std' },
     };
   }
@@ -230,6 +244,22 @@ export function detectContract(file: string, io: OnnxIo, params: ImportParams = 
   refuse(file, io, 'its input and output shapes match no contract Stemdeck can run');
 }
 
+/**
+ * The stems of the catalogue's Demucs-style entries whose contract this file has (io htdemucs,
+ * the same segment length and tensor names), when they all agree; else undefined.
+ */
+export function stemsFromCatalogue(io: OnnxIo, catalogue: Catalogue): string[] | undefined {
+  const inp = io.inputs[0];
+  const out = io.outputs[0];
+  if (io.inputs.length !== 1 || io.outputs.length !== 1 || inp.shape.length !== 3) return undefined;
+  const n = num(inp.shape[2]);
+  const matches = catalogue.models.filter(
+    (m) => m.contract.io === 'htdemucs' && m.contract.segment.samples === n && m.contract.tensors.input === inp.name && m.contract.tensors.output === out.name,
+  );
+  const kinds = new Set(matches.map((m) => m.contract.stems.join(',')));
+  return kinds.size === 1 ? [...matches[0].contract.stems] : undefined;
+}
+
 /** The import parameters a catalogue entry's contract implies (so detection needs no user input). */
 export function entryImportParams(entry: CatalogueEntry): ImportParams {
   const mdx = entry.contract.mdx;
@@ -270,7 +300,7 @@ export async function importModel(file: string, opts: ImportOptions = {}): Promi
     detectedBy = 'catalogue-sha256';
   } else {
     const uvr = lookupUvrHash(uvrHash, catalogue);
-    const detected = detectContract(abs, io, params, uvr);
+    const detected = detectContract(abs, io, params, uvr, stemsFromCatalogue(io, catalogue));
     detectedBy = detected.detectedBy;
     const id = params.id ?? slug(abs);
     manifest = parseOnnxManifest({
@@ -393,7 +423,7 @@ export async function modelForOnnxFile(file: string, params: ImportParams = {}, 
     manifest = { ...manifestForEntry(known, { tensors: detected.contract.tensors }), files: [{ path: path.basename(abs), sha256, bytes: st.size }] };
   } else {
     const uvr = lookupUvrHash(uvrHash, catalogue);
-    const detected = detectContract(abs, io, params, uvr);
+    const detected = detectContract(abs, io, params, uvr, stemsFromCatalogue(io, catalogue));
     manifest = parseOnnxManifest({
       ...detected.contract,
       id: params.id ?? slug(abs),
