@@ -1,15 +1,17 @@
 /**
- * `npm run bench` — speed and memory of every bundled model (issue 7). Not part of `npm test`.
+ * `npm run bench` — speed and memory of every installed model: the bundled ones, then every model
+ * in the user's models folder (catalogue downloads such as HTDemucs or UVR MDX-Net, imports,
+ * cascades), so users see what a download costs on their CPU (issue 7, 13). Not part of `npm test`.
  *
  *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--model ID|PATH]… [--batch N] [--threads N]
  *                    [--parallel-stages] [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
  *
- * `--models` / `--model` (repeatable) bench these installed models instead of the bundled ones:
+ * `--models` / `--model` (repeatable) bench these installed models instead of all of them:
  * any id from `stemdeck models list` (bundled or yours, cascades too) or a path to a manifest.
  * A cascade is benched as one model (all its stages, one separateFile() call);
  * `--parallel-stages` runs its stages' ONNX Runtime sessions concurrently (SeparateOptions.parallelStages).
  *
- * For each bundled model: a generated stereo test song (ffmpeg, cached in os.tmpdir()) is
+ * For each model: a generated stereo test song (ffmpeg, cached in os.tmpdir()) is
  * separated in a child process (so its peak RSS — VmHWM — is the engine's alone), timing
  *   endToEndSeconds   decode → separate → write, the whole separateFile() call
  *   inferenceSeconds  SeparationResult.inferenceSeconds (ONNX Runtime run() time only)
@@ -441,17 +443,31 @@ async function main(): Promise<void> {
   const { loadRegistry, isCascadeModel, cascadeStages } = await import('../src-main/engine/index.js');
   const registry = await loadRegistry();
   const bundled = registry.list().filter((m) => m.origin === 'bundled');
+  // Default: the bundled models, then every other installed one (downloads, imports, cascades).
+  const installed = [...bundled, ...registry.list().filter((m) => m.origin !== 'bundled')];
+  const { loadCatalogue } = await import('../src-main/engine/models/catalogue.js');
+  const catalogueIds = new Set(loadCatalogue().models.map((m) => m.id));
+  const originOf = (id: string): string => {
+    const m = installed.find((x) => x.manifest.id === id);
+    return m?.origin === 'bundled' ? 'bundled' : catalogueIds.has(id) ? 'catalogue' : 'user';
+  };
   // ids of installed models, or manifest paths resolved to their ids (the child resolves the same way)
-  const requested = args.models ?? bundled.map((m) => m.manifest.id);
-  if (requested.length === 0) throw new Error('no bundled models found in resources/models');
+  const requested = args.models ?? installed.map((m) => m.manifest.id);
+  if (requested.length === 0) throw new Error('no models found (resources/models and the user models folder are empty)');
   const targets = new Map<string, string>(); // id → what the child resolves
   for (const r of requested) {
-    const m = registry.get(r); // unknown ids and missing cascade stages fail here, before any work
-    if (isCascadeModel(m)) {
-      const stages = cascadeStages(m, registry);
-      log(`bench: ${m.manifest.id} is a cascade: ${stages.map((s, k) => `${s.manifest.id} (${m.manifest.cascade.stages[k].keep.join(', ')})`).join(' → ')}`);
+    try {
+      const m = registry.get(r); // unknown ids and missing cascade stages fail here, before any work
+      if (isCascadeModel(m)) {
+        const stages = cascadeStages(m, registry);
+        log(`bench: ${m.manifest.id} is a cascade: ${stages.map((s, k) => `${s.manifest.id} (${m.manifest.cascade.stages[k].keep.join(', ')})`).join(' → ')}`);
+      }
+      targets.set(m.manifest.id, r);
+    } catch (e) {
+      // a model asked for by name must run; an installed one that cannot is reported and left out
+      if (args.models) throw e;
+      log(`bench: ${r} left out: ${(e as Error).message}`);
     }
-    targets.set(m.manifest.id, r);
   }
   const ids = [...targets.keys()];
   log(`bench: ${ids.join(', ')} on a ${args.seconds}-s song, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -473,9 +489,9 @@ async function main(): Promise<void> {
     rows.push(row);
     // What the machine would do unloaded: song seconds per CPU second, times the cores.
     const cpuBoundRtf = r.cpuSeconds > 0 ? round((r.durationSeconds / r.cpuSeconds) * os.cpus().length, 1) : null;
-    detail.push({ ...row, songSeconds: r.durationSeconds, cpuSeconds: round(r.cpuSeconds, 2), cpuBoundRealtimeFactor: cpuBoundRtf,
+    detail.push({ ...row, origin: originOf(id), songSeconds: r.durationSeconds, cpuSeconds: round(r.cpuSeconds, 2), cpuBoundRealtimeFactor: cpuBoundRtf,
       loadAvg1mBefore: r.load[0], loadAvg1mAfter: r.load[1] });
-    log(`  ${id}: ${row.realtimeFactor}× real time, e2e ${row.endToEndSeconds}s, inference ${row.inferenceSeconds}s, ` +
+    log(`  ${id} (${originOf(id)}): ${row.realtimeFactor}× real time, e2e ${row.endToEndSeconds}s, inference ${row.inferenceSeconds}s, ` +
       `overhead ${row.overheadRatio}, peak RSS ${row.peakRssMB} MiB (load ${r.load[0].toFixed(2)}→${r.load[1].toFixed(2)}); ` +
       `CPU ${r.cpuSeconds.toFixed(1)} s → ${cpuBoundRtf ?? '?'}× real time if the ${os.cpus().length} cores were ours`);
   }

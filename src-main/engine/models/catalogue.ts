@@ -174,8 +174,9 @@ export function uvrStemNames(row: UvrMdxRow): { primary: string; secondary: stri
 }
 
 /**
- * MDX-Net segmenting: UVR's chunk of hop·(dimT − 1) samples; overlap 3·nFft so the adapter's
- * blend (adapters/mdx.ts window()) can skip each segment's inexact nFft-sample edges.
+ * MDX-Net segmenting: UVR's chunk of hop·(dimT − 1) samples. The manifest's own overlap value
+ * stands for UVR's "Default" overlap (adapters/mdx.ts placement(): step = chunk − nFft, Hann
+ * blend); only an overlap the user gives is used as a fraction (UVR's numeric overlaps).
  */
 export function mdxSegment(p: { nFft: number; dimT: number }): { samples: number; overlap: number } {
   const samples = 1024 * (p.dimT - 1);
