@@ -4,6 +4,7 @@
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
+import { quietDependencyAnnotations } from './vite.renderer.config.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -21,6 +22,7 @@ export default defineConfig({
         },
         // Shared chunks beside the entries: paths.ts finds resources/ two levels up from its module.
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
+        onwarn: quietDependencyAnnotations,
       },
     },
   },
@@ -31,6 +33,7 @@ export default defineConfig({
       rollupOptions: {
         input: { index: here('./src-main/electron/preload.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
+        onwarn: quietDependencyAnnotations,
       },
     },
   },
@@ -43,7 +46,7 @@ export default defineConfig({
       outDir: here('./out/renderer'),
       emptyOutDir: true,
       target: 'chrome120',
-      rollupOptions: { input: here('./src-renderer/index.html') },
+      rollupOptions: { input: here('./src-renderer/index.html'), onwarn: quietDependencyAnnotations },
     },
   },
 });

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// `npm start`: opens the Electron app when its binary is present; otherwise builds the renderer
-// (if it is missing or older than its sources) and starts the browser shell on 127.0.0.1, printing
-// the URL with the session token.
+// `npm start`: opens the Electron app. electron is a devDependency whose install script is not
+// run by `npm install` (package.json allowScripts: offline its download would fail the whole
+// install), so the first start downloads its binary (node_modules/electron/install.js); when that
+// cannot be done (offline, GitHub unreachable) it builds the renderer (if it is missing or older
+// than its sources) and starts the browser shell on 127.0.0.1, printing the URL with the session
+// token.
 //   npm start -- --browser        force the browser shell
 //   npm start -- --port 5177      fixed port for the browser shell
 //   npm start -- --no-build       never build, serve what is in out/renderer
@@ -63,6 +66,22 @@ function startElectron(electron) {
   child.on('exit', (code) => process.exit(code ?? 0));
 }
 
+/**
+ * Downloads Electron's binary once with the electron package's own install script (≈ 100 MB; it
+ * honours ELECTRON_MIRROR and electron_config_cache). Returns the binary, or null when it cannot.
+ */
+function downloadElectron() {
+  const install = path.join(root, 'node_modules', 'electron', 'install.js');
+  if (!fs.existsSync(install) || process.env.ELECTRON_SKIP_BINARY_DOWNLOAD) return null;
+  console.log("stemdeck: downloading Electron's binary for the desktop app (once, about 100 MB)…");
+  const r = spawnSync(process.execPath, [install], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 600_000 });
+  if (r.status === 0) return electronBinary();
+  const line = (r.stderr || '').split('\n').find((l) => /error/i.test(l)) ?? (r.error ? String(r.error) : `exit ${r.status}`);
+  const why = line.replace(/^\s*\w*Error:\s*/, '').trim().slice(0, 160);
+  console.log(`stemdeck: Electron could not be downloaded (${why}); the next \`npm start\` tries again (\`npm start -- --browser\` does not)`);
+  return null;
+}
+
 function startBrowser() {
   const rendererDir = path.join(root, 'out', 'renderer');
   const index = path.join(rendererDir, 'index.html');
@@ -71,13 +90,6 @@ function startBrowser() {
     console.log('stemdeck: building the renderer (vite build)…');
     run(bin('vite'), ['build', '--config', 'vite.renderer.config.ts']);
   }
-  const electronPkg = fs.existsSync(path.join(root, 'node_modules', 'electron', 'package.json'));
-  console.log('stemdeck: the Electron binary is not installed, so Stemdeck runs in the browser shell instead');
-  console.log(
-    electronPkg
-      ? '          (to get the desktop app, download Electron once: `node node_modules/electron/install.js`, then `npm start` again)'
-      : '          (to get the desktop app, download Electron once: `npm install electron --foreground-scripts`, then `npm start` again)',
-  );
   const shellArgs = ['--import', 'tsx', path.join(root, 'src-main', 'shells', 'browser', 'main.ts'), '--renderer', rendererDir];
   const i = args.indexOf('--port');
   if (i >= 0 && args[i + 1]) shellArgs.push('--port', args[i + 1]);
@@ -89,7 +101,7 @@ function startBrowser() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('start.js')) {
-  const electron = has('--browser') ? null : electronBinary();
+  const electron = has('--browser') ? null : (electronBinary() ?? downloadElectron());
   if (electron) startElectron(electron);
   else startBrowser();
 }
