@@ -24,6 +24,7 @@ import { EngineHost, type SpawnHost } from './host.js';
 import { SettingsStore } from './settings.js';
 import { PathGuard } from './guard.js';
 import { modelManagerHandlers } from '../engine/models/handlers.js';
+import { hideImportFolders, importFolderPattern } from './user-paths.js';
 
 export const AUDIO_EXTENSIONS = new Set([
   '.wav', '.wave', '.mp3', '.flac', '.aif', '.aiff', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.wma', '.mp4', '.mka', '.mkv', '.webm', '.wv', '.ape', '.alac', '.caf',
@@ -60,9 +61,25 @@ export class App extends EventEmitter<AppEvents> {
       ...(options.spawnHost ? { spawn: options.spawnHost } : {}),
       ...(options.cancelGraceMs ? { cancelGraceMs: options.cancelGraceMs } : {}),
     });
-    this.host.on('job', (job) => this.send('job', job));
+    this.host.on('job', (job) => this.send('job', this.userJob(job)));
     this.host.on('host', (state, message) => this.send('host', { state, message }));
     this.host.on('song', (songId) => this.send('library', { change: 'added', songId }));
+  }
+
+  private importFolders: RegExp | null = null;
+
+  /** `text` naming the user's file instead of its upload copy under imports/ (issue 14.7). */
+  userText(text: string): string {
+    this.importFolders ??= importFolderPattern(this.importsDir);
+    return hideImportFolders(text, this.importFolders);
+  }
+
+  private userJob(job: Job): Job {
+    return {
+      ...job,
+      error: job.error && { ...job.error, message: this.userText(job.error.message) },
+      ...(job.warnings ? { warnings: job.warnings.map((w) => ({ ...w, message: this.userText(w.message) })) } : {}),
+    };
   }
 
   send<E extends EventName>(name: E, payload: EventPayload<E>): void {
@@ -271,7 +288,7 @@ export class App extends EventEmitter<AppEvents> {
         if (st.isDirectory()) files.push(...(await this.expandFolder(real)));
         else files.push(real);
       } catch (e) {
-        refused.push({ path: p, error: errorOf(e) });
+        refused.push({ path: p, error: this.userError(e) });
       }
     }
     for (const file of files) {
@@ -281,10 +298,15 @@ export class App extends EventEmitter<AppEvents> {
         if (song) existing.push({ path: file, songId: song.id });
         else jobs.push(this.host.enqueue({ path: file, name: path.basename(file), hash, bytes }, settings));
       } catch (e) {
-        refused.push({ path: file, error: errorOf(e) });
+        refused.push({ path: file, error: this.userError(e) });
       }
     }
     return { jobs, existing, refused };
+  }
+
+  private userError(e: unknown): { code: StemdeckError['code']; message: string } {
+    const err = errorOf(e);
+    return { ...err, message: this.userText(err.message) };
   }
 
   async doctor(): Promise<DoctorInfo> {
@@ -327,8 +349,24 @@ export class App extends EventEmitter<AppEvents> {
   private handlerCache: Partial<Handlers> | null = null;
 
   handlers(): Partial<Handlers> {
-    this.handlerCache ??= this.createHandlers();
+    this.handlerCache ??= this.withUserErrors(this.createHandlers());
     return this.handlerCache;
+  }
+
+  /** Every handler's error message names the user's files, not their upload copies. */
+  private withUserErrors(handlers: Partial<Handlers>): Partial<Handlers> {
+    const out: Record<string, unknown> = {};
+    for (const [name, h] of Object.entries(handlers) as [string, (...a: unknown[]) => unknown][]) {
+      out[name] = async (...a: unknown[]) => {
+        try {
+          return await h(...a);
+        } catch (e) {
+          if (e instanceof Error) e.message = this.userText(e.message);
+          throw e;
+        }
+      };
+    }
+    return out as Partial<Handlers>;
   }
 
   private createHandlers(): Partial<Handlers> {
@@ -361,9 +399,9 @@ export class App extends EventEmitter<AppEvents> {
         return { paths: [real] };
       },
       'files.open': ({ paths, settings }) => this.openFiles(paths, settings),
-      'queue.list': () => this.host.list(),
-      'queue.cancel': ({ id }) => this.host.cancel(id),
-      'queue.retry': ({ id }) => this.host.retry(id),
+      'queue.list': () => this.host.list().map((j) => this.userJob(j)),
+      'queue.cancel': ({ id }) => this.userJob(this.host.cancel(id)),
+      'queue.retry': ({ id }) => this.userJob(this.host.retry(id)),
       'queue.clear': () => {
         this.host.clear();
         return { ok: true as const };
