@@ -17,25 +17,26 @@ test('errors about an uploaded file name the file, not imports/<hash>/', async (
   try {
     await app.settings.set({ model: 'identity-waveform' });
     const d = createDispatcher(app.handlers());
+    const ctx = { shell: 'browser' as const };
     // what the browser shell's upload does with a dropped "Demo Take 3.mp3" that is really text
     const upload = await app.importPath('Demo Take 3.mp3');
     fs.writeFileSync(upload, 'This is a text file, not an MP3.\n'.repeat(200));
     const jobEvents: Job[] = [];
     app.on('event', (name, p) => name === 'job' && jobEvents.push(p as Job));
-    const opened = await d.dispatch('files.open', { paths: [upload] }, {});
+    const opened = await d.dispatch('files.open', { paths: [upload] }, ctx);
     assert.ok(opened.ok, JSON.stringify(opened));
-    const id = opened.result.jobs[0].id;
+    const id = (opened.result as { jobs: Job[] }).jobs[0].id;
     const failed = await waitFor(app, (j) => j.id === id && j.status === 'failed' && j);
     const raw = app.host.list().find((j) => j.id === id)!.error!.message;
-    const listed = await d.dispatch('queue.list', {}, {});
+    const listed = await d.dispatch('queue.list', {}, ctx);
     assert.ok(listed.ok);
-    const retry = await d.dispatch('queue.retry', { id }, {});
+    const retry = await d.dispatch('queue.retry', { id }, ctx);
     const model = await app.importPath('my-model.onnx');
     fs.writeFileSync(model, 'not an onnx file');
-    const imported = await d.dispatch('models.import', { path: model }, {});
+    const imported = await d.dispatch('models.import', { path: model }, ctx);
     const messages = {
       event: failed.error!.message,
-      list: listed.result.find((j) => j.id === id)!.error!.message,
+      list: (listed.result as Job[]).find((j) => j.id === id)!.error!.message,
       retry: retry.ok ? '(retry accepted)' : retry.error.message,
       import: imported.ok ? '(import accepted)' : imported.error.message,
     };
