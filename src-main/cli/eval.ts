@@ -68,9 +68,10 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     },
   });
   const r4 = (x: number | null): number | null => (x === null ? null : round(x, 4));
-  const scores = (s: import('../engine/eval.js').StemScores): Record<string, number | null> => {
-    const o: Record<string, number | null> = { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) };
+  const scores = (s: import('../engine/eval.js').StemScores): Record<string, number | null | boolean> => {
+    const o: Record<string, number | null | boolean> = { sdr: r4(s.sdr), csdr: r4(s.csdr), sisdr: r4(s.sisdr), oracle: r4(s.oracle), floor: r4(s.floor) };
     for (const k of ['isr', 'sir', 'sar'] as const) if (s[k] !== undefined) o[k] = r4(s[k] ?? null);
+    if (s.silent) o.silent = true;
     return o;
   };
   const stems = Object.fromEntries(Object.entries(report.stems).map(([k, s]) => [k, scores(s)]));
@@ -92,6 +93,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
     process.stdout.write(`${table(rows)}\n`);
     process.stdout.write('sdr: whole-track SDR (MDX), mean over tracks · csdr: museval v4 median of 1-s frames, median over tracks\n');
     process.stdout.write('oracle: ideal ratio mask (STFT 4096/1024) · floor: the mixture as the estimate\n');
+    process.stdout.write('a stem silent in a track (below −80 dBFS) is left out of that stem\'s means\n');
   }
   return 0;
 }

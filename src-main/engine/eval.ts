@@ -68,6 +68,22 @@ export interface StemScores {
   isr?: number | null;
   sir?: number | null;
   sar?: number | null;
+  /** The reference is silent in this track (e.g. a song without bass): its SDR says nothing about
+   * the model (≈ −85 dB against zeros), so it is left out of the means over tracks. */
+  silent?: true;
+}
+
+/** Reference RMS below this (−80 dBFS) counts as silent. */
+const SILENT_RMS = 1e-4;
+
+function isSilent(x: Float32Array[]): boolean {
+  let e = 0;
+  let n = 0;
+  for (const ch of x) {
+    for (let i = 0; i < ch.length; i++) e += ch[i] * ch[i];
+    n += ch.length;
+  }
+  return n === 0 || Math.sqrt(e / n) < SILENT_RMS;
 }
 
 export interface TrackResult {
@@ -270,6 +286,7 @@ export async function evaluateTrack(
     }
   }
   const names = sortStems(Object.keys(refs));
+  for (const n of names) if (isSilent(refs[n])) stems[n].silent = true;
 
   let seconds: number | undefined;
   if (opts.separate) {
@@ -313,13 +330,16 @@ export async function evaluateTrack(
   return { name: track.name, frames: length, stems, ...(seconds !== undefined ? { seconds } : {}) };
 }
 
-/** Aggregates per-track results: means for sdr/sisdr/oracle/floor, median of medians for csdr. */
+/** Aggregates per-track results: means for sdr/sisdr/oracle/floor, median of medians for csdr;
+ * a stem's silent tracks are left out (all of them silent: the figures of those tracks). */
 export function aggregate(results: TrackResult[]): Record<string, StemScores> {
   const names = sortStems([...new Set(results.flatMap((r) => Object.keys(r.stems)))]);
   const out: Record<string, StemScores> = {};
   const nums = (xs: (number | null | undefined)[]): number[] => xs.filter((x): x is number => typeof x === 'number');
   for (const n of names) {
-    const per = results.map((r) => r.stems[n]).filter((s): s is StemScores => Boolean(s));
+    const present = results.map((r) => r.stems[n]).filter((s): s is StemScores => Boolean(s));
+    const audible = present.filter((s) => !s.silent);
+    const per = audible.length ? audible : present;
     const sdrs = nums(per.map((s) => s.sdr));
     const csdrs = nums(per.map((s) => s.csdr));
     const sisdrs = nums(per.map((s) => s.sisdr));

@@ -143,6 +143,39 @@ test('eval finds track folders (mixture + stem files) and reports errors for an 
   assert.equal(typeof bad.json[0].error, 'string');
 });
 
+test('a stem that is silent in a track (a song without drums) is left out of that stem\'s means', async () => {
+  // Song A: vocals + drums; Song B: the same vocals, drums all zeros. Against silence every
+  // estimate scores ≈ −85 dB, which would drag the mean down by ~40 dB and say nothing of the model.
+  const dir = tempDir();
+  const mk = (name: string, silentDrums: boolean): void => {
+    const track = path.join(dir, 'set', name);
+    fs.mkdirSync(track, { recursive: true });
+    makeAudio(path.join(track, 'vocals.wav'), 44_100 * 2);
+    if (silentDrums) ffmpeg(['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '2', '-c:a', 'pcm_f32le', path.join(track, 'drums.wav')]);
+    else ffmpeg(['-f', 'lavfi', '-i', 'sine=f=97:r=44100', '-t', '2', '-ac', '2', '-c:a', 'pcm_f32le', path.join(track, 'drums.wav')]);
+    ffmpeg(['-i', path.join(track, 'vocals.wav'), '-i', path.join(track, 'drums.wav'), '-filter_complex',
+      '[0][1]amerge=inputs=2,pan=stereo|c0=c0+c2|c1=c1+c3', '-c:a', 'pcm_f32le', path.join(track, 'mixture.wav')]);
+  };
+  mk('Song A', false);
+  mk('Song B', true);
+  const r = await runCli(['eval', '--dataset', path.join(dir, 'set'), '--model', 'none', '--json', '--per-track']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = r.json[0] as {
+    stems: Record<string, { oracle: number; floor: number }>;
+    perTrack: { name: string; stems: Record<string, { oracle: number; floor: number; silent?: boolean }> }[];
+  };
+  const a = rep.perTrack.find((t) => t.name === 'Song A')!;
+  const b = rep.perTrack.find((t) => t.name === 'Song B')!;
+  assert.equal(b.stems.drums.silent, true);
+  assert.equal(a.stems.drums.silent, undefined);
+  assert.equal(a.stems.vocals.silent, undefined);
+  assert.ok(b.stems.drums.floor < -60, `silent reference: floor ${b.stems.drums.floor}`);
+  // drums: Song A's figures alone; vocals: the mean of both
+  assert.equal(rep.stems.drums.floor, a.stems.drums.floor);
+  assert.equal(rep.stems.drums.oracle, a.stems.drums.oracle);
+  assert.ok(Math.abs(rep.stems.vocals.floor - (a.stems.vocals.floor + b.stems.vocals.floor) / 2) < 1e-3); // (4-decimal rounding)
+});
+
 test('eval of a two-stem model (vocals + accompaniment): accompaniment scored against drums + bass + other', async () => {
   // the identity fixture re-labelled as a vocals/accompaniment model: each stem = the mixture
   const dir = tempDir();
