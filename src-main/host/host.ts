@@ -19,6 +19,7 @@ import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { JobSchema, type ApiError, type ApiWarning, type Job, type SeparationSettings } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
+import { measuredSpeed } from './eta.js';
 import { writeJsonAtomic } from '../engine/output/atomic.js';
 import type { Library } from '../library/library.js';
 import { songIdFor } from '../library/library.js';
@@ -261,6 +262,10 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
         songId: next.songId,
         settings: job.settings,
         source: next.source,
+        measuredSpeed: measuredSpeed(
+          this.opts.library.runs(),
+          job.settings.model,
+        ),
       },
     });
   }

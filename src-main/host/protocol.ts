@@ -9,6 +9,8 @@ export interface RunJob {
   songId: string;
   settings: SeparationSettings;
   source: { path: string; name: string; hash: string; bytes: number };
+  /** This model's measured speed on this computer (× real time, eta.ts), null before its first song. */
+  measuredSpeed?: number | null;
 }
 
 export type ToHost = { type: 'run'; job: RunJob } | { type: 'cancel'; id: string } | { type: 'shutdown' };

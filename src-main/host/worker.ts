@@ -10,6 +10,7 @@ import { separateFile, type SeparationResult } from '../engine/separate.js';
 import { loadRegistry } from '../engine/registry.js';
 import { isStemdeckError } from '../engine/errors.js';
 import { finalizeSong } from '../library/finalize.js';
+import { EtaEstimator } from './eta.js';
 import type { ApiWarning } from '../api/contract.js';
 import type { FromHost, RunJob, ToHost } from './protocol.js';
 
@@ -36,6 +37,8 @@ async function run(job: RunJob): Promise<void> {
     const probe = await probeAudio(job.input);
     const registry = await loadRegistry();
     const model = registry.get(job.settings.model);
+    const speed = job.measuredSpeed ?? model.manifest.realtimeFactor ?? null;
+    const eta = new EtaEstimator(speed ? probe.durationSeconds / speed : null, !!job.measuredSpeed);
     const result = await separateFile({
       input: job.input,
       outDir: path.join(job.staging, 'stems'),
@@ -45,7 +48,9 @@ async function run(job: RunJob): Promise<void> {
       ...(job.settings.overlap === null ? {} : { overlap: job.settings.overlap }),
       signal: ac.signal,
       onProgress: (p) => {
-        send({ type: 'progress', id: job.id, stage: p.stage, fraction: Math.min(1, Math.max(0, p.fraction)) * 0.95, etaSeconds: p.etaSeconds });
+        // the engine's ETA extrapolates the first segments (model loading included): ours starts from measured speed
+        const fraction = Math.min(1, Math.max(0, p.fraction)) * 0.95;
+        send({ type: 'progress', id: job.id, stage: p.stage, fraction, etaSeconds: eta.eta(fraction, (Date.now() - started) / 1000) });
       },
     });
     if (ac.signal.aborted) throw ac.signal.reason;

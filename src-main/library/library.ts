@@ -129,6 +129,14 @@ export class Library {
       .map(summarize);
   }
 
+  /** Every song's model, length and job time, oldest first (eta.ts measures speed from them). */
+  runs(): { model: string; durationSeconds: number; seconds: number }[] {
+    return [...this.songs.values()]
+      .filter((s) => s.stats)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1))
+      .map((s) => ({ model: s.model.id, durationSeconds: s.durationSeconds, seconds: s.stats!.seconds }));
+  }
+
   has(id: string): boolean {
     return this.songs.has(id);
   }
