@@ -13,15 +13,26 @@ export function formatEta(s: number | null): string {
   return `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s left`;
 }
 
+/** Decimal units (1 MB = 10⁶ bytes), one decimal, as the CLI prints sizes: 304.4 MB in both. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n <= 0) return '–';
-  const u = ['B', 'KB', 'MB', 'GB'];
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
+  while (n >= 1000 && i < u.length - 1) {
+    n /= 1000;
     i++;
   }
-  return `${n < 10 && i > 0 ? n.toFixed(1) : Math.round(n)} ${u[i]}`;
+  return `${i > 0 ? n.toFixed(1) : Math.round(n)} ${u[i]}`;
+}
+
+/** A ruler label m:ss with as many decimals as the tick step has (0.25 s → 0:03.75, never 0:03.8). */
+export function formatTick(seconds: number, step: number): string {
+  let decimals = 0;
+  while (decimals < 3 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6) decimals++;
+  const t = Math.max(0, Math.round(seconds * 10 ** decimals) / 10 ** decimals);
+  const m = Math.floor(t / 60);
+  const sec = (t - m * 60).toFixed(decimals).padStart(decimals ? 3 + decimals : 2, '0');
+  return `${m}:${sec}`;
 }
 
 export function formatDate(iso: string): string {
