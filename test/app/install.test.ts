@@ -34,7 +34,9 @@ test('.npmrc holds only settings npm knows (an unknown one is a warning on every
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#') && !l.startsWith(';'))
     .map((l) => l.split('=')[0].trim());
-  const r = spawnSync('npm', ['config', 'ls', '-l', '--json'], { cwd: tempDir('stemdeck-npmrc-'), encoding: 'utf8' });
+  // without `npm test`'s own npm_config_* variables, which carry the project's .npmrc keys along
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_/i.test(k)));
+  const r = spawnSync('npm', ['config', 'ls', '-l', '--json'], { cwd: tempDir('stemdeck-npmrc-'), env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const known = new Set(Object.keys(JSON.parse(r.stdout) as object));
   for (const k of keys) assert.ok(known.has(k), `.npmrc sets "${k}", which npm does not know`);
