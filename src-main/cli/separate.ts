@@ -11,6 +11,7 @@ import path from 'node:path';
 import { format } from 'node:util';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, error, errorCode, errorMessage, isInteractive, isModelError, printJson, round, warn } from './output.js';
+import type { MusicAnalysis } from '../engine/analysis/index.js';
 
 export const FORMATS = ['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const;
@@ -25,6 +26,26 @@ export interface SeparateCliOptions {
   threads?: number;
   residual: boolean;
   json?: boolean;
+}
+
+/**
+ * Tempo and key of an input (engine/analysis, one extra decode pass after the separation). A failed
+ * analysis does not fail the separated song: it reports no tempo/key and says why; a cancel still cancels.
+ */
+async function analyzeSong(input: string, signal: AbortSignal, onWarning: (message: string) => void): Promise<MusicAnalysis> {
+  try {
+    const { analyzeFile } = await import('../engine/analysis/index.js');
+    return await analyzeFile(input, { signal });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    onWarning(`${input}: tempo and key could not be detected (${errorMessage(e)}); the stems are fine.`);
+    return { tempo: null, key: null };
+  }
+}
+
+/** "120 BPM, A minor" (or "no clear tempo" / "no clear key"). */
+export function describeMusic(m: MusicAnalysis): string {
+  return `${m.tempo ? `${m.tempo.bpm} BPM` : 'no clear tempo'}, ${m.key ? m.key.name : 'no clear key'}`;
 }
 
 /** "Song.flac" → "Song"; "Track.stem.mp4" → "Track". */
@@ -214,6 +235,8 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
         if (r.deviceFallback) noticeDevice(r.deviceFallback);
         // the input was separated, but something was wrong with it (NaN samples, a damaged spot, …)
         for (const w of r.warnings) progress.log(`stemdeck: warning: ${w.message}`);
+        const music = await analyzeSong(input, controller.signal, (m) => progress.log(`stemdeck: warning: ${m}`));
+        if (isInteractive() && !opts.json) progress.log(`${path.basename(input)}: ${describeMusic(music)}`);
         if (opts.json) {
           printJson({
             input,
@@ -224,10 +247,12 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
             provider: r.provider,
             ...(r.deviceFallback ? { providerFallback: r.deviceFallback } : {}),
             warnings: r.warnings,
+            tempo: music.tempo?.bpm ?? null,
+            key: music.key?.name ?? null,
           });
         } else if (!isInteractive()) {
           process.stdout.write(
-            `${input} → ${outDir} (${Object.keys(r.outputs).join(', ')}; ${r.seconds.toFixed(1)} s, ${r.realtimeFactor.toFixed(1)}× real time)\n`,
+            `${input} → ${outDir} (${Object.keys(r.outputs).join(', ')}; ${r.seconds.toFixed(1)} s, ${r.realtimeFactor.toFixed(1)}× real time; ${describeMusic(music)})\n`,
           );
         }
       } catch (e) {
@@ -263,7 +288,7 @@ export function registerSeparateCommand(program: Command): Command {
     .option('--overlap <fraction>', "segment overlap 0–0.9 (default: the model's, usually 0.25)", parseOverlap)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores, at most 8)', parseThreads)
     .option('--no-residual', 'do not derive the residual stem as mixture − the others')
-    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings"}')
+    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings","tempo","key"} (tempo: BPM or null, key: e.g. "A minor" or null)')
     .addHelpText(
       'after',
       `

@@ -13,6 +13,8 @@
  *   separateStream(chunks, {adapter, …}) / cascadeStream(chunks, stages): async generators of stem planes
  *   writeAudio(file, planar, sampleRate, format)   atomic (temp + rename)
  *   registerAdapter(io, factory)            third-party io families (adapters/types.ts)
+ *   analyzeFile(file) / analyzeMixture(planar, rate): { tempo: { bpm, firstBeatSeconds } | null, key: { name } | null }
+ *                                           a song's tempo and key (analysis/)
  * Errors users can hit are StemdeckError(code, one-line message that says what to do).
  */
 export { locateFfmpeg, type FfmpegLocation, type FfmpegSource } from './ffmpeg.js';
@@ -74,3 +76,13 @@ export {
   type IoFamily,
 } from './manifest.js';
 export { appDataDir, libraryDir, userModelsDir, bundledModelsDir } from './paths.js';
+export {
+  analyzeFile,
+  analyzeMixture,
+  estimateTempo,
+  estimateKey,
+  ANALYSIS_SAMPLE_RATE,
+  type MusicAnalysis,
+  type TempoEstimate,
+  type KeyEstimate,
+} from './analysis/index.js';
