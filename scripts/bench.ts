@@ -210,6 +210,7 @@ async function child(argv: string[]): Promise<void> {
       format: opt.format as never,
       ...(opt.threads ? { threads: opt.threads } : {}),
       ...(opt.parallelStages ? { parallelStages: true } : {}),
+      ortWorker: process.env.STEMDECK_ORT_WORKER !== '0',
     });
     fileSeconds.push((performance.now() - f0) / 1000);
     durationSeconds += r.durationSeconds;

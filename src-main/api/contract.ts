@@ -17,9 +17,9 @@
  * ── How to add a method (A2, M1, anyone) ─────────────────────────────────────────
  *  1. Add schemas below (strict objects: `z.strictObject({...})`), then one entry in
  *     `methods` ('area.verb': { params, result }). Names are `area.verb`, lower camel.
- *  2. Implement it in the backend: src-main/host/app.ts (`App.createHandlers`) — A1 owns
- *     that file; model-manager handlers live in src-main/engine/models/handlers.ts (M1,
- *     `modelManagerHandlers(ctx)`, wired in app.ts). A method without a handler answers
+ *  2. Implement it in the backend: src-main/host/app.ts (`App.createHandlers`); the model manager's
+ *     handlers live in src-main/host/model-handlers.ts (`modelManagerHandlers(ctx)`, wired in
+ *     app.ts). A method without a handler answers
  *     'internal: … not available in this build'.
  *  3. Nothing to do in the shells or the preload: they forward any method in `methods`.
  *  4. Renderer: `await api.call('area.verb', {...})` — fully typed.
@@ -129,6 +129,12 @@ export type SeparationSettings = z.infer<typeof SeparationSettingsSchema>;
 
 export const ExportFormatSchema = z.enum(['wav16', 'wav24', 'wav32f', 'flac', 'mp3', 'ni-stems']);
 export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+/**
+ * Library stem formats: 32-bit float (as separated, ~10.6 MB per stem-minute at 44.1 kHz stereo),
+ * 24-bit (3/4 of that) or 16-bit (1/2) PCM WAV, which the mixer reads directly.
+ */
+export const LibraryFormatSchema = z.enum(['wav32f', 'wav24', 'wav16']);
+export type LibraryFormat = z.infer<typeof LibraryFormatSchema>;
 
 /** App settings, remembered in <app data>/settings.json. */
 export const SettingsSchema = z.strictObject({
@@ -140,9 +146,11 @@ export const SettingsSchema = z.strictObject({
   exportFormat: ExportFormatSchema,
   /** Format of files dragged out of the app (24-bit WAV by default). */
   dragFormat: z.enum(['wav16', 'wav24', 'wav32f']),
+  /** Sample format of the stems new separations keep in the library (issue 14.11); older songs keep theirs. */
+  libraryFormat: LibraryFormatSchema,
 });
 export type Settings = z.infer<typeof SettingsSchema>;
-export const DEFAULT_SETTINGS: Settings = { model: null, device: 'auto', overlap: null, exportFormat: 'wav24', dragFormat: 'wav24' };
+export const DEFAULT_SETTINGS: Settings = { model: null, device: 'auto', overlap: null, exportFormat: 'wav24', dragFormat: 'wav24', libraryFormat: 'wav32f' };
 
 // ─── the song (song.json in each library folder) ────────────────────────────────
 
@@ -197,6 +205,14 @@ export const SongSchema = z.strictObject({
   stats: z.strictObject({ seconds: z.number().nonnegative(), realtimeFactor: z.number().nonnegative() }).optional(),
   /** What was wrong when the song was separated (its job's warnings), kept with the song; absent when nothing was. */
   warnings: z.array(ApiWarningSchema).optional(),
+  /** Detected tempo in BPM (engine/analysis); absent when the song has no clear beat or was separated before detection existed. */
+  tempo: z.number().positive().optional(),
+  /** Seconds from the start to the first beat of the detected beat grid (a beat, not necessarily a bar's first). */
+  firstBeatSeconds: z.number().nonnegative().optional(),
+  /** Detected musical key, e.g. "A minor", "Eb major"; absent when none is clear. */
+  key: z.string().min(1).optional(),
+  /** When its stems were deleted to free disk space (library.deleteStems); the entry stays, separate it again to play. */
+  stemsDeletedAt: z.string().optional(),
 });
 export type Song = z.infer<typeof SongSchema>;
 export const SongSummarySchema = SongSchema.pick({
@@ -209,7 +225,15 @@ export const SongSummarySchema = SongSchema.pick({
   model: true,
   settings: true,
   warnings: true,
-}).extend({ sourceName: z.string(), stems: z.array(StemNameSchema) });
+  tempo: true,
+  key: true,
+  stemsDeletedAt: true,
+}).extend({
+  sourceName: z.string(),
+  stems: z.array(StemNameSchema),
+  /** Bytes the song's folder takes on disk (stems, peaks, artwork, song.json). */
+  diskBytes: z.number().int().nonnegative().optional(),
+});
 export type SongSummary = z.infer<typeof SongSummarySchema>;
 
 // ─── jobs ──────────────────────────────────────────────────────────────────────────
@@ -387,6 +411,10 @@ export const methods = {
   'library.list': { params: z.strictObject({ query: z.string().max(200).optional() }), result: z.array(SongSummarySchema) },
   'library.get': { params: BySong, result: SongSchema },
   'library.delete': { params: BySong, result: Ok },
+  /** Deletes a song's stems to free disk space; the entry (title, waveform, mixer) stays and can be separated again. */
+  'library.deleteStems': { params: BySong, result: Ok },
+  /** Disk use of the library: every song folder together. */
+  'library.usage': { params: Empty, result: z.strictObject({ totalBytes: z.number().int().nonnegative(), songs: z.number().int().nonnegative() }) },
   'library.search': { params: z.strictObject({ query: z.string().max(200) }), result: z.array(SongSummarySchema) },
   /** Saves the mixer state with the song (atomic). */
   'library.saveMixer': { params: z.strictObject({ id: SongIdSchema, mixer: MixStateSchema }), result: Ok },

@@ -50,6 +50,7 @@ export async function runEval(opts: EvalCliOptions): Promise<number> {
         format: 'wav',
         device: opts.device,
         threads: opts.threads,
+        ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread
         signal,
       });
       return { model: r.model, outputs: r.outputs };

@@ -227,6 +227,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
           threads: opts.threads,
           overlap: opts.overlap,
           residual: opts.residual === false ? false : undefined,
+          ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread
           signal: controller.signal,
           onProgress: (p) => progress.update(p.fraction, p.stage, p.etaSeconds),
         });

@@ -12,6 +12,8 @@
  *   separateFile(SeparateOptions): SeparationResult   plan (plan.ts) → stream (stream.ts) → sink (sink.ts)
  *   separateStream(chunks, {adapter, …}) / cascadeStream(chunks, stages): async generators of stem planes
  *   writeAudio(file, planar, sampleRate, format)   atomic (temp + rename)
+ *   getRunner(file, { device, threads, worker }) / releaseRunners(paths) / residentRunners()
+ *                                           ONNX Runtime sessions (runner.ts: in-thread or worker, one cache)
  *   registerAdapter(io, factory)            third-party io families (adapters/types.ts)
  *   analyzeFile(file) / analyzeMixture(planar, rate): { tempo: { bpm, firstBeatSeconds } | null, key: { name } | null }
  *                                           a song's tempo and key (analysis/)
@@ -38,7 +40,8 @@ export {
   type CascadeModel,
   type RegistryProblem,
 } from './registry.js';
-export { getSession, releaseSessions, availableProviders, defaultThreads, type SessionInfo, type ProviderReport } from './onnx.js';
+export { availableProviders, defaultThreads, type ProviderReport, type Provider } from './onnx.js';
+export { getRunner, acquireRunner, releaseRunners, residentRunners, type Runner, type RunnerOptions, type ModelGraph } from './runner.js';
 export {
   separateFile,
   SeparateRequestSchema,
@@ -86,3 +89,18 @@ export {
   type TempoEstimate,
   type KeyEstimate,
 } from './analysis/index.js';
+// the model manager: catalogue, downloads, import, removal (shells: cli/models-manager.ts, host/model-handlers.ts)
+export { listCatalogue, listUserModels, removeModel, startDownload, installModel, type CatalogueView, type UserModelView } from './models/manager.js';
+export { findCatalogueEntry, loadCatalogue, type CatalogueEntry } from './models/catalogue.js';
+export {
+  importModel,
+  importCascade,
+  isCascadeFile,
+  modelForOnnxFile,
+  ImportNeedsParamsError,
+  ImportParamsSchema,
+  type ImportParams,
+  type ImportResult,
+  type CascadeImportResult,
+} from './models/import.js';
+export { ModelDownload, type DownloadProgress } from './models/download.js';

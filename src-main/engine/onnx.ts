@@ -1,9 +1,10 @@
 /**
- * ONNX Runtime sessions (onnxruntime-node), cached per (model file, device, threads).
- * Device setting: auto | cpu | cuda | dml | coreml. `auto` tries the best provider this
- * platform can have (CUDA on Linux/Windows when its provider library is present, DirectML on
- * Windows, CoreML on macOS) and falls back to CPU, logging why. An explicit device that
- * cannot be used also falls back to CPU with a logged reason (the job still runs).
+ * ONNX Runtime (onnxruntime-node) basics shared by both runners (runner.ts): which execution
+ * providers this machine has, the order a device setting tries them in, the session options and
+ * the default thread count. Device setting: auto | cpu | cuda | dml | coreml. `auto` tries the best
+ * provider this platform can have (CUDA on Linux/Windows when its provider library is present,
+ * DirectML on Windows, CoreML on macOS) and falls back to CPU with a reason; an explicit device
+ * that cannot be used also falls back to CPU with a reason (the job still runs).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,30 +16,7 @@ import { StemdeckError } from './errors.js';
 
 export { ort };
 
-export interface SessionInfo {
-  session: ort.InferenceSession;
-  /** The provider actually used. */
-  provider: 'cpu' | 'cuda' | 'dml' | 'coreml';
-  /** Why a requested provider was not used (null when it was). */
-  fallbackReason: string | null;
-  threads: number;
-}
-
-export interface SessionOptions {
-  device?: Device;
-  threads?: number;
-  /** Receives one-line notes (provider fallback). Default: console.warn once per reason. */
-  log?: (msg: string) => void;
-}
-
-const cache = new Map<string, Promise<SessionInfo>>();
-const logged = new Set<string>();
-
-function defaultLog(msg: string): void {
-  if (logged.has(msg)) return;
-  logged.add(msg);
-  if (process.env.STEMDECK_TEST !== '1') console.warn(`[stemdeck] ${msg}`);
-}
+export type Provider = 'cpu' | 'cuda' | 'dml' | 'coreml';
 
 /** Default intra-op thread count: the machine's cores (ORT's own default), at most 8. */
 export function defaultThreads(): number {
@@ -60,7 +38,7 @@ function ortBinDir(): string | null {
 }
 
 export interface ProviderReport {
-  name: 'cpu' | 'cuda' | 'dml' | 'coreml';
+  name: Provider;
   available: boolean;
   note: string;
 }
@@ -100,16 +78,36 @@ export function availableProviders(): ProviderReport[] {
   return out;
 }
 
-function candidates(device: Device): ('cuda' | 'dml' | 'coreml')[] {
-  if (device === 'cpu') return [];
-  if (device !== 'auto') return [device];
-  if (process.platform === 'darwin') return ['coreml'];
-  if (process.platform === 'win32') return ['cuda', 'dml'];
-  return ['cuda'];
+/**
+ * The provider lists to try, best first, for a device setting (each list is what one
+ * InferenceSession.create gets; CPU last, always), and why the ones skipped here cannot be used.
+ */
+export function providerOrder(device: Device): { lists: Provider[][]; skipped: string[] } {
+  const want: Exclude<Provider, 'cpu'>[] =
+    device === 'cpu' ? [] : device !== 'auto' ? [device] : process.platform === 'darwin' ? ['coreml'] : process.platform === 'win32' ? ['cuda', 'dml'] : ['cuda'];
+  const avail = availableProviders();
+  const lists: Provider[][] = [];
+  const skipped: string[] = [];
+  for (const ep of want) {
+    const rep = avail.find((p) => p.name === ep);
+    if (rep?.available) lists.push([ep, 'cpu']);
+    else skipped.push(`${ep}: ${rep?.note ?? 'unavailable'}`);
+  }
+  lists.push(['cpu']);
+  return { lists, skipped };
+}
+
+/** The message of a model file ONNX Runtime cannot load (either runner). */
+export function modelLoadError(file: string, why: string, cause: unknown): StemdeckError {
+  return new StemdeckError(
+    'model-corrupt',
+    `The model file "${path.basename(file)}" could not be loaded by ONNX Runtime (${why.split('\n')[0]}). Re-download or re-import the model.`,
+    { cause },
+  );
 }
 
 /**
- * ONNX Runtime session options shared by in-thread sessions and the worker's (ort-worker.ts).
+ * ONNX Runtime session options of both runners (runner.ts).
  * No busy-waiting intra/inter-op threads: spinning burned ~1.8× the CPU per segment for the same
  * or worse wall time on the 2-core machine (demucs-small-v1), CPU the main thread needs for
  * decode/overlap-add/writes. STEMDECK_ORT_SPIN=1 re-enables it.
@@ -124,79 +122,4 @@ export function sessionOptions(threads: number): ort.InferenceSession.SessionOpt
     enableMemPattern: true,
     ...(process.env.STEMDECK_ORT_SPIN === '1' ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
   };
-}
-
-async function create(file: string, device: Device, threads: number, log: (m: string) => void): Promise<SessionInfo> {
-  const base = sessionOptions(threads);
-  const reasons: string[] = [];
-  const providers = availableProviders();
-  for (const ep of candidates(device)) {
-    const rep = providers.find((p) => p.name === ep);
-    if (!rep?.available) {
-      reasons.push(`${ep}: ${rep?.note ?? 'unavailable'}`);
-      continue;
-    }
-    try {
-      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: [ep, 'cpu'] });
-      return { session, provider: ep, fallbackReason: null, threads };
-    } catch (e) {
-      reasons.push(`${ep}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] });
-  } catch (e) {
-    throw new StemdeckError(
-      'model-corrupt',
-      `The model file "${path.basename(file)}" could not be loaded by ONNX Runtime (${(e as Error).message.split('\n')[0]}). Re-download or re-import the model.`,
-      { cause: e },
-    );
-  }
-  const fallbackReason = reasons.length ? `using CPU (${reasons.join('; ')})` : null;
-  if (fallbackReason && device !== 'cpu') log(`ONNX Runtime: ${device} requested, ${fallbackReason}`);
-  return { session, provider: 'cpu', fallbackReason, threads };
-}
-
-/**
- * The cache key of a session: file, device, threads, and the file's size and mtime, so a model
- * replaced in place (re-downloaded, re-imported) gets a fresh session.
- */
-export function sessionKey(file: string, device: Device, threads: number): string {
-  let stamp = '';
-  try {
-    const st = fs.statSync(file);
-    stamp = `${st.size}|${st.mtimeMs}`;
-  } catch {
-    // missing file: creating the session reports it
-  }
-  return `${path.resolve(file)}|${device}|${threads}|${stamp}`;
-}
-
-/** A cached session for a model file. */
-export function getSession(file: string, opts: SessionOptions = {}): Promise<SessionInfo> {
-  const device = opts.device ?? 'auto';
-  const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  const key = sessionKey(file, device, threads);
-  let p = cache.get(key);
-  if (!p) {
-    p = create(file, device, threads, opts.log ?? defaultLog);
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
-  }
-  return p;
-}
-
-/** Releases cached sessions (all, or those of one file). */
-export async function releaseSessions(file?: string): Promise<void> {
-  const prefix = file ? `${path.resolve(file)}|` : '';
-  for (const [key, p] of [...cache]) {
-    if (prefix && !key.startsWith(prefix)) continue;
-    cache.delete(key);
-    try {
-      await (await p).session.release();
-    } catch {
-      // already failed or released
-    }
-  }
 }

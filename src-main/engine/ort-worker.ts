@@ -1,5 +1,5 @@
 /**
- * ONNX Runtime sessions in a worker thread (R1, issue 7 profiling; used by separate.ts).
+ * The worker-thread Runner (runner.ts): ONNX Runtime sessions in a worker thread, the default.
  *
  * Why: onnxruntime-node's `session.run()` is synchronous on the calling thread (its backend does
  * `setImmediate(() => resolve(nativeSession.run(...)))`), so on the main thread it blocks the event
@@ -11,18 +11,17 @@
  *
  * The worker is plain JavaScript evaluated from a string (no extra bundled file, so it works from
  * source under tsx, from the built app and in Electron's utility process alike) and `require`s
- * onnxruntime-node by the absolute path resolved here. If the worker cannot start, callers fall
- * back to the in-thread sessions of onnx.ts. Disable with STEMDECK_ORT_WORKER=0.
+ * onnxruntime-node by the absolute path resolved here. If the worker cannot start,
+ * createWorkerRunner returns null and runner.ts uses an in-thread runner.
  *
  * Tensors cross the thread boundary as { type, dims, data }: inputs are copied (structured clone),
- * outputs are transferred (no copy). Sessions are cached per onnx.ts sessionKey (file, device, threads, size, mtime).
+ * outputs are transferred (no copy).
  */
-import path from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { StemdeckError } from './errors.js';
 import type { Device } from './manifest.js';
-import { availableProviders, defaultThreads, ort, sessionKey, sessionOptions, type SessionInfo } from './onnx.js';
+import { modelLoadError, ort, providerOrder, sessionOptions, type Provider } from './onnx.js';
+import { fallbackNote, type Runner } from './runner.js';
 
 const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
@@ -142,28 +141,36 @@ function worker(lane = 0): OrtWorker {
 }
 
 type WireTensor = { type: ort.Tensor.Type; dims: number[]; data: ort.Tensor.DataType };
+type Metadata = readonly ort.InferenceSession.ValueMetadata[];
 
-/** The part of ort.InferenceSession the adapters use, backed by the worker. */
-export class WorkerSession {
+class WorkerRunner implements Runner {
+  readonly where = 'worker';
   /** Seconds the worker spent inside session.run() (pure inference, measured in the worker). */
-  busySeconds = 0;
+  private busy = 0;
   constructor(
     private readonly sid: number,
     private readonly lane: number,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
-    readonly inputMetadata: unknown,
-    readonly outputMetadata: unknown,
+    readonly inputMetadata: Metadata,
+    readonly outputMetadata: Metadata,
+    readonly provider: Provider,
+    readonly fallbackReason: string | null,
+    readonly threads: number,
   ) {}
 
   async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const wire: Record<string, WireTensor> = {};
     for (const [k, t] of Object.entries(feeds)) wire[k] = { type: t.type, dims: [...t.dims], data: t.data };
     const r = (await worker(this.lane).request({ type: 'run', sid: this.sid, feeds: wire })) as { outputs: Record<string, WireTensor>; seconds: number };
-    this.busySeconds += r.seconds;
+    this.busy += r.seconds;
     const out: Record<string, ort.Tensor> = {};
     for (const [k, t] of Object.entries(r.outputs)) out[k] = new ort.Tensor(t.type, t.data as Float32Array, t.dims);
     return out;
+  }
+
+  busySeconds(): number {
+    return this.busy;
   }
 
   async release(): Promise<void> {
@@ -173,88 +180,22 @@ export class WorkerSession {
   }
 }
 
-export function ortWorkerEnabled(): boolean {
-  return process.env.STEMDECK_ORT_WORKER !== '0';
-}
-
-/** Same order as onnx.ts: the best accelerator this platform can have, then CPU. */
-function providerLists(device: Device): { lists: string[][]; skipped: string[] } {
-  const want: string[] =
-    device === 'cpu' ? [] : device !== 'auto' ? [device] : process.platform === 'darwin' ? ['coreml'] : process.platform === 'win32' ? ['cuda', 'dml'] : ['cuda'];
-  const avail = availableProviders();
-  const lists: string[][] = [];
-  const skipped: string[] = [];
-  for (const ep of want) {
-    const rep = avail.find((p) => p.name === ep);
-    if (rep?.available) lists.push([ep, 'cpu']);
-    else skipped.push(`${ep}: ${rep?.note ?? 'unavailable'}`);
-  }
-  lists.push(['cpu']);
-  return { lists, skipped };
-}
-
-const cache = new Map<string, Promise<SessionInfo>>();
-
 /**
- * A cached worker-backed session (SessionInfo.session is a WorkerSession typed as an
- * InferenceSession), or null when the worker cannot be used here (callers fall back to onnx.ts).
+ * A session of `file` on worker thread `lane`, or null when the worker thread cannot be used here.
  * Throws StemdeckError('model-corrupt') when ONNX Runtime cannot load the file.
  */
-export async function getWorkerSession(
-  file: string,
-  opts: { device?: Device; threads?: number; /** worker thread (default 0) */ lane?: number } = {},
-): Promise<SessionInfo | null> {
-  if (!ortWorkerEnabled()) return null;
-  const device = opts.device ?? 'auto';
-  const threads = opts.threads && opts.threads > 0 ? Math.floor(opts.threads) : defaultThreads();
-  const lane = Math.max(0, Math.floor(opts.lane ?? 0));
-  const key = `${sessionKey(file, device, threads)}|lane ${lane}`;
-  let p = cache.get(key);
-  if (!p) {
-    p = create(file, device, threads, lane);
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
-  }
-  try {
-    return await p;
-  } catch (e) {
-    if (e instanceof StemdeckError) throw e;
-    return null; // the worker itself failed: use in-thread sessions
-  }
-}
-
-async function create(file: string, device: Device, threads: number, lane: number): Promise<SessionInfo> {
-  const { lists, skipped } = providerLists(device);
+export async function createWorkerRunner(file: string, device: Device, threads: number, lane: number): Promise<Runner | null> {
+  const { lists, skipped } = providerOrder(device);
   const sid = sessionIds++;
-  const options = sessionOptions(threads);
   let r: Record<string, unknown>;
   try {
-    r = await worker(lane).request({ type: 'create', sid, file: path.resolve(file), options, providers: lists });
+    r = await worker(lane).request({ type: 'create', sid, file, options: sessionOptions(threads), providers: lists });
   } catch (e) {
     const details = (e as { details?: { type?: string } }).details;
-    if (details?.type === 'error')
-      throw new StemdeckError(
-        'model-corrupt',
-        `The model file "${path.basename(file)}" could not be loaded by ONNX Runtime (${(e as Error).message}). Re-download or re-import the model.`,
-        { cause: e },
-      );
-    throw e;
+    if (details?.type === 'error') throw modelLoadError(file, (e as Error).message, e);
+    return null; // the worker itself failed
   }
-  const reasons = [...skipped, ...((r.reasons as string[]) ?? [])];
-  const provider = r.provider as SessionInfo['provider'];
-  const session = new WorkerSession(sid, lane, r.inputNames as string[], r.outputNames as string[], r.inputMetadata, r.outputMetadata);
-  const fallbackReason = provider === 'cpu' && reasons.length ? `using CPU (${reasons.join('; ')})` : null;
-  return { session: session as unknown as ort.InferenceSession, provider, fallbackReason, threads };
-}
-
-/** Releases the worker's cached sessions. */
-export async function releaseWorkerSessions(): Promise<void> {
-  for (const [key, p] of [...cache]) {
-    cache.delete(key);
-    try {
-      await ((await p).session as unknown as WorkerSession).release();
-    } catch {
-      // failed or released
-    }
-  }
+  const provider = r.provider as Provider;
+  const note = fallbackNote(device, provider, [...skipped, ...((r.reasons as string[]) ?? [])]);
+  return new WorkerRunner(sid, lane, r.inputNames as string[], r.outputNames as string[], r.inputMetadata as Metadata, r.outputMetadata as Metadata, provider, note, threads);
 }

@@ -17,14 +17,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { StemdeckError, type StemdeckWarning } from './errors.js';
 import { DeviceSchema, type Device } from './manifest.js';
-import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio, type DecodeReport } from './decode.js';
+import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio, type AudioInfo, type DecodeReport } from './decode.js';
 import { countNonFinite } from './screen.js';
 import { fftReady } from './fft.js';
-import { defaultThreads, getSession, type ort, type SessionInfo } from './onnx.js';
-import { getWorkerSession, type WorkerSession } from './ort-worker.js';
+import { defaultThreads } from './onnx.js';
+import { acquireRunner, type Runner } from './runner.js';
 import { cascadeStages, isCascadeModel, loadRegistry, modelFile, verifyModel, type InstalledModel, type OnnxModel } from './registry.js';
 import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterContext, type ModelAdapter } from './adapters/index.js';
-import { checkPlanOptions, planSeparation, type StagePlan } from './plan.js';
+import { checkPlanOptions, planSeparation, type SeparationPlan, type StagePlan } from './plan.js';
 import { cascadeStream, checkAbort, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
 import { prepareSongFolder, StemSink } from './sink.js';
 import { OutputFormatSchema, type OutputFormat } from './writers.js';
@@ -67,6 +67,8 @@ export interface SeparateOptions {
    * shared 103 s mean end to end, parallel 110 s (7 % slower, 7 % less CPU); not measured on idle cores.
    */
   parallelStages?: boolean;
+  /** Run ONNX Runtime in a worker thread (default true; runner.ts says why). */
+  ortWorker?: boolean;
 }
 
 export const SeparateRequestSchema = z.object({
@@ -115,11 +117,13 @@ async function resolveModel(model: SeparateOptions['model']): Promise<InstalledM
   return reg.get(id);
 }
 
-/** One stage's ONNX Runtime session and adapter, with its pure inference time. */
+/** One stage's ONNX Runtime runner and adapter, with this job's pure inference time. */
 interface StageRunner {
   adapter: ModelAdapter;
-  info: SessionInfo;
+  runner: Runner;
   inferenceSeconds(): number;
+  /** Lets go of the runner (runner.ts acquireRunner). */
+  done(): Promise<void>;
 }
 
 async function openStage(stage: StagePlan, opts: SeparateOptions, lane: number, threads: number | undefined): Promise<StageRunner> {
@@ -135,48 +139,25 @@ async function openStage(stage: StagePlan, opts: SeparateOptions, lane: number, 
         : `Model "${m.id}" uses io "${m.io}", which this version of Stemdeck cannot run. Update Stemdeck.`,
     );
   }
-  // ONNX Runtime runs in a worker thread when it can (ort-worker.ts: run() blocks the calling
-  // thread), so decode / overlap-add / writes overlap with inference; in-thread session otherwise.
-  const sessionOpts = { device: opts.device, threads };
-  const info = (await getWorkerSession(modelFile(model), { ...sessionOpts, lane })) ?? (await getSession(modelFile(model), sessionOpts));
-  const workerSession = 'busySeconds' in info.session ? (info.session as unknown as WorkerSession) : null;
-  const busyAtStart = workerSession?.busySeconds ?? 0;
-
-  // Pure inference time. onnxruntime-node runs a session synchronously inside a setImmediate
-  // callback (its backend: setImmediate(() => resolve(native.run(...)))), so a marker
-  // setImmediate queued just before session.run() fires right before the native run starts:
-  // from there to the resolved promise is the run itself (+ wrapping the outputs). Runs on one
-  // thread never overlap, so the per-run times add up. A session that reports its own busy time
-  // (`busySeconds`, e.g. one run in a worker thread) is measured by that instead.
-  let inThreadSeconds = 0;
-  const session = info.session as ort.InferenceSession & { busySeconds?: number };
-  const ctx: AdapterContext = {
-    session: info.session,
-    preferredBatch: Math.max(1, Math.floor(opts.batch ?? 1)),
-    async run(feeds: Record<string, ort.Tensor>) {
-      if (typeof session.busySeconds === 'number') return (await session.run(feeds)) as Record<string, ort.Tensor>;
-      let started = 0;
-      setImmediate(() => {
-        started = now();
-      });
-      const t = now();
-      const out = (await session.run(feeds)) as Record<string, ort.Tensor>;
-      inThreadSeconds += now() - (started || t);
-      return out;
-    },
-  };
-  const adapter = await factory(model, ctx);
-  if (adapter.stems.join(',') !== stage.stems.join(','))
-    throw new StemdeckError(
-      'model-contract',
-      `Model "${m.id}" returns the stems ${adapter.stems.join(', ')}, its manifest says ${stage.stems.join(', ')}. Fix "stems" in ${model.manifestPath}.`,
-    );
-  return {
-    adapter,
-    info,
-    // with the worker, the time spent inside run() as measured in the worker (this job's runs only)
-    inferenceSeconds: () => (workerSession ? workerSession.busySeconds - busyAtStart : inThreadSeconds),
-  };
+  const { runner, done } = await acquireRunner(modelFile(model), { device: opts.device, threads, worker: opts.ortWorker !== false, lane });
+  try {
+    const busyAtStart = runner.busySeconds();
+    const ctx: AdapterContext = {
+      session: runner,
+      preferredBatch: Math.max(1, Math.floor(opts.batch ?? 1)),
+      run: (feeds) => runner.run(feeds),
+    };
+    const adapter = await factory(model, ctx);
+    if (adapter.stems.join(',') !== stage.stems.join(','))
+      throw new StemdeckError(
+        'model-contract',
+        `Model "${m.id}" returns the stems ${adapter.stems.join(', ')}, its manifest says ${stage.stems.join(', ')}. Fix "stems" in ${model.manifestPath}.`,
+      );
+    return { adapter, runner, inferenceSeconds: () => runner.busySeconds() - busyAtStart, done };
+  } catch (e) {
+    await done();
+    throw e;
+  }
 }
 
 export async function separateFile(opts: SeparateOptions): Promise<SeparationResult> {
@@ -209,7 +190,25 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const parallel = plan.cascade && opts.parallelStages === true;
   const threads = opts.threads ?? (parallel ? Math.max(1, Math.floor(defaultThreads() / plan.stages.length)) : undefined);
   const runners: StageRunner[] = [];
-  for (const [k, stage] of plan.stages.entries()) runners.push(await openStage(stage, opts, parallel ? k : 0, threads));
+  try {
+    for (const [k, stage] of plan.stages.entries()) runners.push(await openStage(stage, opts, parallel ? k : 0, threads));
+    return await runStages(opts, plan, info, runners, t0, report);
+  } finally {
+    for (const r of runners) await r.done();
+  }
+}
+
+/** Stream and sink of a planned job whose stages are open. */
+async function runStages(
+  opts: SeparateOptions,
+  plan: SeparationPlan,
+  info: AudioInfo,
+  runners: StageRunner[],
+  t0: number,
+  report: (stage: SeparationProgress['stage'], fraction: number, etaSeconds: number | null) => void,
+): Promise<SeparationResult> {
+  const signal = opts.signal;
+  const outDir = path.resolve(opts.outDir);
 
   const C = plan.channels;
   const SR = plan.sampleRate;
@@ -291,8 +290,8 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
 
   const seconds = now() - t0;
   const durationSeconds = frames / SR;
-  const providers = [...new Set(runners.map((r) => r.info.provider))];
-  const providerNote = runners.find((r) => r.info.fallbackReason)?.info.fallbackReason ?? null;
+  const providers = [...new Set(runners.map((r) => r.runner.provider))];
+  const providerNote = runners.find((r) => r.runner.fallbackReason)?.runner.fallbackReason ?? null;
   const device = opts.device ?? 'auto';
   const explicitDevice = device !== 'auto' && device !== 'cpu';
   return {

@@ -23,7 +23,7 @@ import { Library, hashFile } from '../library/library.js';
 import { EngineHost, type SpawnHost } from './host.js';
 import { SettingsStore } from './settings.js';
 import { PathGuard } from './guard.js';
-import { modelManagerHandlers } from '../engine/models/handlers.js';
+import { modelManagerHandlers } from './model-handlers.js';
 import { hideImportFolders, importFolderPattern } from './user-paths.js';
 
 export const AUDIO_EXTENSIONS = new Set([
@@ -429,6 +429,7 @@ export class App extends EventEmitter<AppEvents> {
         send: (event, payload) => this.send(event, payload),
         checkInput: (p) => this.guard.checkInput(p),
         modelsChanged: () => void this.models(true).catch(() => undefined),
+        releaseSessions: (dirs) => this.host.releaseSessions(dirs),
         ...(this.options.modelManager ?? {}),
       }),
     };

@@ -133,6 +133,10 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
       this.pump();
       return;
     }
+    if (msg.type === 'released') {
+      this.releases.get(msg.id)?.(msg.resident);
+      return;
+    }
     const entry = this.entries.get(msg.id);
     if (!entry || this.current !== msg.id) return;
     const job = entry.job;
@@ -168,6 +172,7 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
   private onExit(child: HostChild, code: number | null, signal: string | null): void {
     if (child !== this.child) return;
     this.child = null;
+    for (const answer of this.releases.values()) answer([]); // a stopped engine host has no sessions
     if (this.cancelTimer) clearTimeout(this.cancelTimer);
     this.cancelTimer = null;
     const id = this.current;
@@ -347,6 +352,30 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
   clear(): void {
     for (const [id, e] of this.entries) if (e.job.status === 'done' || e.job.status === 'failed' || e.job.status === 'cancelled') this.entries.delete(id);
     void this.saveQueue();
+  }
+
+  private readonly releases = new Map<number, (resident: string[] | null) => void>();
+  private nextRelease = 1;
+
+  /**
+   * Releases the engine host's ONNX Runtime sessions of the model files in these folders (a model
+   * removed or re-imported; [] only asks) and resolves to the model files that still have one
+   * (null if the engine host did not answer within 10 s). One not running has none.
+   */
+  releaseSessions(dirs: string[]): Promise<string[] | null> {
+    const child = this.child;
+    if (!child || this.state !== 'ready') return Promise.resolve([]);
+    const id = this.nextRelease++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(null), 10_000);
+      const answer = (resident: string[] | null): void => {
+        clearTimeout(timer);
+        this.releases.delete(id);
+        resolve(resident);
+      };
+      this.releases.set(id, answer);
+      child.send({ type: 'release', id, dirs });
+    });
   }
 
   /** For tests and the doctor: the engine host's process id. */

@@ -13,10 +13,17 @@ export interface RunJob {
   measuredSpeed?: number | null;
 }
 
-export type ToHost = { type: 'run'; job: RunJob } | { type: 'cancel'; id: string } | { type: 'shutdown' };
+export type ToHost =
+  | { type: 'run'; job: RunJob }
+  | { type: 'cancel'; id: string }
+  /** Release the ONNX Runtime sessions of the model files in these folders (removed or re-imported); [] only asks. */
+  | { type: 'release'; id: number; dirs: string[] }
+  | { type: 'shutdown' };
 
 export type FromHost =
   | { type: 'ready'; pid: number }
   | { type: 'progress'; id: string; stage: 'decode' | 'separate' | 'write' | 'finalize'; fraction: number; etaSeconds: number | null }
   | { type: 'done'; id: string; staging: string; warnings?: ApiWarning[] }
-  | { type: 'failed'; id: string; error: ApiError };
+  | { type: 'failed'; id: string; error: ApiError }
+  /** Answer to 'release': the model files that still have a session in the engine host. */
+  | { type: 'released'; id: number; resident: string[] };

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probeAudio } from '../engine/decode.js';
 import { separateFile, type SeparationResult } from '../engine/separate.js';
+import { releaseRunners, residentRunners } from '../engine/runner.js';
 import { loadRegistry } from '../engine/registry.js';
 import { isStemdeckError } from '../engine/errors.js';
 import { finalizeSong } from '../library/finalize.js';
@@ -46,6 +47,7 @@ async function run(job: RunJob): Promise<void> {
       format: 'wav',
       device: job.settings.device,
       ...(job.settings.overlap === null ? {} : { overlap: job.settings.overlap }),
+      ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread
       signal: ac.signal,
       onProgress: (p) => {
         // the engine's ETA extrapolates the first segments (model loading included): ours starts from measured speed
@@ -99,6 +101,8 @@ function onMessage(raw: unknown): void {
   const msg = raw as ToHost;
   if (msg.type === 'run') void run(msg.job);
   else if (msg.type === 'cancel') running.get(msg.id)?.abort(new Error('cancelled'));
+  else if (msg.type === 'release')
+    void releaseRunners(msg.dirs).finally(() => send({ type: 'released', id: msg.id, resident: residentRunners() }));
   else if (msg.type === 'shutdown') process.exit(0);
 }
 

@@ -18,13 +18,12 @@ import {
   separateFile,
   StemdeckError,
   writeAudio,
-  getSession,
+  getRunner,
   isCascade,
   type OnnxModel,
   type SeparationProgress,
 } from '../../src-main/engine/index.js';
 import { WaveformAdapter } from '../../src-main/engine/adapters/index.js';
-import type { ort } from '../../src-main/engine/onnx.js';
 import { fixtureModel, isolateHome, listFiles, realClip, skipUnlessShared, tempDir, testSignal } from './helpers.js';
 import { runCli } from '../cli/helpers.js';
 
@@ -287,8 +286,8 @@ test('cascadeStream on in-memory arrays: identity stages keep alignment (stage 2
   const m = readManifest(fixtureModel('identity-waveform'));
   if (isCascade(m)) throw new Error('fixture is a single model');
   const onnx: OnnxModel = { manifest: m, dir: path.dirname(fixtureModel('identity-waveform')), manifestPath: fixtureModel('identity-waveform'), origin: 'user' };
-  const { session } = await getSession(modelFile(onnx));
-  const adapter = new WaveformAdapter(onnx, { session, preferredBatch: 1, run: async (f) => (await session.run(f)) as Record<string, ort.Tensor> });
+  const session = await getRunner(modelFile(onnx), { worker: false });
+  const adapter = new WaveformAdapter(onnx, { session, preferredBatch: 1, run: (f) => session.run(f) });
   const n = 100_003;
   const x = testSignal(n);
   const chunks = async function* (): AsyncGenerator<Float32Array[]> {

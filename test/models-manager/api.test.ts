@@ -1,5 +1,5 @@
 /**
- * The model manager through the app API: handlers (src-main/engine/models/handlers.ts) behind
+ * The model manager through the app API: handlers (src-main/host/model-handlers.ts) behind
  * A1's schema-validating dispatcher (src-main/api/contract.ts), against a loopback server and a
  * test catalogue (STEMDECK_CATALOGUE).
  */
@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDispatcher, type InstallProgress } from '../../src-main/api/contract.js';
 import { StemdeckError } from '../../src-main/engine/errors.js';
-import { modelManagerHandlers } from '../../src-main/engine/models/handlers.js';
+import { modelManagerHandlers } from '../../src-main/host/model-handlers.js';
 import { startServer, sha256, tempDir, type TestServer } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

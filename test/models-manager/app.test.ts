@@ -66,6 +66,25 @@ describe('model manager through the app', () => {
     assert.deepEqual(await call('models.remove', { id: 'app-mdx' }), { ok: true });
   });
 
+  it("removing a model releases the engine host's ONNX Runtime session of it", async () => {
+    // Before: the app's model manager released only its own process's sessions, so the engine host
+    // kept the removed model's session resident until it restarted.
+    const onnx = path.join(FIX, 'contract-mdx.onnx');
+    app.guard.choose(onnx);
+    const imported = (await call('models.import', { path: onnx, params: { id: 'app-release', nFft: 6144, compensate: 1.035, primary: 'vocals' } })) as { ok: boolean };
+    assert.equal(imported.ok, true);
+    const song = makeSong(path.join(media, 'release.wav'), 9, 'Song for release');
+    app.guard.choose(song);
+    const r = (await call('files.open', { paths: [song], settings: { model: 'app-release' } })) as { jobs: Array<{ id: string }> };
+    const job = await waitJobEnd(app, r.jobs[0].id, 120_000);
+    assert.equal(job.status, 'done', JSON.stringify(job.error));
+    const ours = (resident: string[] | null): string[] => (resident ?? ['no answer']).filter((f) => f.includes(`${path.sep}app-release${path.sep}`) || f === 'no answer');
+    const before = await app.host.releaseSessions([]); // [] only asks
+    assert.equal(ours(before).length, 1, `the job left its session cached in the engine host: ${JSON.stringify(before)}`);
+    assert.deepEqual(await call('models.remove', { id: 'app-release' }), { ok: true });
+    assert.deepEqual(ours(await app.host.releaseSessions([])), [], 'the removed model has no session in the engine host');
+  });
+
   it('imports a cascade manifest (.json) of bundled models, lists it once and removes it', async () => {
     const file = path.join(media, 'app-cascade.json');
     const stages = [

@@ -16,13 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeAll, separateFile, writeAudio } from '../../src-main/engine/index.js';
-import { getSession } from '../../src-main/engine/onnx.js';
+import { getRunner, type Runner } from '../../src-main/engine/runner.js';
 import { HtdemucsAdapter, demucsWeights } from '../../src-main/engine/adapters/htdemucs.js';
 import { createMdxAdapter } from '../../src-main/engine/adapters/mdx.js';
 import type { AdapterContext } from '../../src-main/engine/adapters/types.js';
 import { importModel } from '../../src-main/engine/models/import.js';
 import type { OnnxModel } from '../../src-main/engine/registry.js';
-import type { ort } from '../../src-main/engine/onnx.js';
 import { tempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -78,8 +77,8 @@ function scaled(x: Float32Array[], a: number, b = 0): Float32Array[] {
   return x.map((ch) => ch.map((v) => a * v + b));
 }
 
-function ctxFor(session: ort.InferenceSession): AdapterContext {
-  return { session, preferredBatch: 2, run: (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>> };
+function ctxFor(session: Runner): AdapterContext {
+  return { session, preferredBatch: 2, run: (feeds) => session.run(feeds) };
 }
 
 function mean(x: Float32Array[]): { m: number; s: number } {
@@ -111,7 +110,7 @@ describe('third-party contracts', () => {
   });
 
   it('HTDemucs adapter: [1, 2, 343980] → [1, 4, 2, 343980] in drums, bass, other, vocals order', async () => {
-    const { session } = await getSession(path.join(htModel.dir, htModel.manifest.files[0].path));
+    const session = await getRunner(path.join(htModel.dir, htModel.manifest.files[0].path), { worker: false });
     const adapter = new HtdemucsAdapter(htModel, ctxFor(session));
     assert.equal(adapter.segmentSamples, 343980);
     assert.deepEqual(adapter.stems, ['drums', 'bass', 'other', 'vocals']);
@@ -123,7 +122,7 @@ describe('third-party contracts', () => {
   });
 
   it('MDX-Net adapter: cut STFT → model → iSTFT reconstructs in-band input within −60 dB; secondary = mixture − primary', async () => {
-    const { session } = await getSession(path.join(mdxModel.dir, mdxModel.manifest.files[0].path));
+    const session = await getRunner(path.join(mdxModel.dir, mdxModel.manifest.files[0].path), { worker: false });
     const adapter = await createMdxAdapter(mdxModel, ctxFor(session));
     assert.equal(adapter.segmentSamples, 261120);
     assert.equal(adapter.maxBatch, 2, 'symbolic batch → the engine\'s preferred batch');
@@ -153,7 +152,7 @@ describe('third-party contracts', () => {
     const file = path.join(FIX, 'contract-mdx-gains.onnx');
     const gains = await importModel(file, { modelsDir: path.join(home, 'models'), params: { id: 'test-mdx-gains', nFft: 6144, compensate: 1.035, primary: 'vocals' } });
     const model: OnnxModel = { manifest: gains.manifest, dir: gains.dir, manifestPath: path.join(gains.dir, 'manifest.json'), origin: 'user' };
-    const { session } = await getSession(path.join(model.dir, model.manifest.files[0].path));
+    const session = await getRunner(path.join(model.dir, model.manifest.files[0].path), { worker: false });
     const adapter = await createMdxAdapter(model, ctxFor(session));
     // Broadband, different per channel: noise + sines (the layout must not cancel out).
     const n = 261120;

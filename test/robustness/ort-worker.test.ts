@@ -1,6 +1,6 @@
-// ONNX Runtime in a worker thread (src-main/engine/ort-worker.ts, issue 7 profiling):
-// the same numbers as an in-thread session, model errors keep their codes, STEMDECK_ORT_WORKER=0
-// falls back to in-thread sessions, and — the point of it — the event loop stays responsive while
+// ONNX Runtime in a worker thread (src-main/engine/ort-worker.ts, the default runner of runner.ts):
+// the same numbers as an in-thread runner, model errors keep their codes, `ortWorker: false`
+// runs in-thread, and — the point of it — the event loop stays responsive while
 // the default model runs (onnxruntime-node's run() is synchronous: in-thread it blocks the loop for
 // a whole segment, so decode/overlap-add/writes and the engine host's IPC wait).
 import { test, before, after } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { getWorkerSession, type WorkerSession } from '../../src-main/engine/ort-worker.js';
+import { getRunner, type Runner } from '../../src-main/engine/runner.js';
 import { cascadeStages, isCascadeModel, loadRegistry, modelFile, separateFile } from '../../src-main/engine/index.js';
 import { StemdeckError } from '../../src-main/engine/errors.js';
 import { fixtureModels, makeTone, readWav, tempDir, useTempHome } from './helpers.js';
@@ -27,52 +27,46 @@ after(() => {
 test('a model file replaced in place gets a fresh worker session', async () => {
   const file = path.join(work, 'replaced.onnx');
   fs.copyFileSync(path.join(fixtureModels, 'identity-complex', 'identity-complex.onnx'), file);
-  const first = await getWorkerSession(file, { device: 'cpu', threads: 1 });
-  assert.ok(first, 'the worker starts here');
-  assert.equal(await getWorkerSession(file, { device: 'cpu', threads: 1 }), first, 'unchanged file: the cached session');
+  const first = await getRunner(file, { device: 'cpu', threads: 1 });
+  assert.equal(first.where, 'worker', 'the worker starts here');
+  assert.equal(await getRunner(file, { device: 'cpu', threads: 1 }), first, 'unchanged file: the cached session');
   fs.copyFileSync(path.join(fixtureModels, 'identity-waveform', 'identity-waveform.onnx'), file);
-  const second = await getWorkerSession(file, { device: 'cpu', threads: 1 });
-  assert.ok(second && second !== first, 'a new session after the file changed');
-  const inputs = (s: typeof first) => (s!.session as unknown as { inputMetadata: { shape: unknown[] }[] }).inputMetadata[0].shape;
+  const second = await getRunner(file, { device: 'cpu', threads: 1 });
+  assert.ok(second !== first, 'a new session after the file changed');
+  const inputs = (r: Runner) => (r.inputMetadata[0] as { shape: readonly unknown[] }).shape;
   assert.notDeepEqual(inputs(second), inputs(first), 'the new session reads the new model');
 });
 
 test('a worker session gives exactly the in-thread outputs', async () => {
   const file = path.join(fixtureModels, 'identity-complex', 'identity-complex.onnx');
-  const info = await getWorkerSession(file, { device: 'cpu', threads: 1 });
-  assert.ok(info, 'the worker starts here');
-  const ws = info.session as unknown as WorkerSession;
+  const ws = await getRunner(file, { device: 'cpu', threads: 1 });
+  assert.equal(ws.where, 'worker', 'the worker starts here');
   assert.ok(ws.inputNames.length === 1 && ws.outputNames.length === 1);
-  const meta = (info.session as unknown as { inputMetadata: { shape: unknown[] }[] }).inputMetadata;
-  const shape = [1, ...(meta[0].shape.slice(1) as number[])];
+  const shape = [1, ...((ws.inputMetadata[0] as { shape: readonly number[] }).shape.slice(1))];
   const n = shape.reduce((a, b) => a * b, 1);
   const x = new Float32Array(n).map((_, i) => Math.sin(i * 0.01) * (i % 5));
   const local = await ort.InferenceSession.create(file);
   const want = (await local.run({ [local.inputNames[0]]: new ort.Tensor('float32', x, shape) }))[local.outputNames[0]];
-  const got = (await info.session.run({ [ws.inputNames[0]]: new ort.Tensor('float32', x, shape) }))[ws.outputNames[0]];
+  const got = (await ws.run({ [ws.inputNames[0]]: new ort.Tensor('float32', x, shape) }))[ws.outputNames[0]];
   assert.deepEqual(got.dims, want.dims);
   assert.deepEqual(got.data, want.data);
-  assert.ok(ws.busySeconds > 0, 'the worker reports its run time');
+  assert.ok(ws.busySeconds() > 0, 'the worker reports its run time');
   await local.release();
 });
 
 test('a garbage model file → model-corrupt from the worker too', async () => {
   const f = path.join(work, 'garbage.onnx');
   fs.writeFileSync(f, 'not a model');
-  await assert.rejects(getWorkerSession(f, { device: 'cpu' }), (e) => e instanceof StemdeckError && e.code === 'model-corrupt');
+  await assert.rejects(getRunner(f, { device: 'cpu' }), (e) => e instanceof StemdeckError && e.code === 'model-corrupt');
 });
 
-test('STEMDECK_ORT_WORKER=0 → in-thread sessions, same result', async () => {
+test('ortWorker: false → in-thread runner, same result', async () => {
   const input = makeTone(path.join(work, 'a.wav'), 2, { codec: ['-c:a', 'pcm_f32le'] });
   const manifest = path.join(fixtureModels, 'identity-waveform', 'manifest.json');
-  process.env.STEMDECK_ORT_WORKER = '0';
-  try {
-    assert.equal(await getWorkerSession(path.join(fixtureModels, 'identity-waveform', 'identity-waveform.onnx')), null);
-    const r = await separateFile({ input, outDir: path.join(work, 'off'), model: manifest, format: 'wav' });
-    close(readWav(r.outputs.vocals).data, readWav(input).data);
-  } finally {
-    delete process.env.STEMDECK_ORT_WORKER;
-  }
+  assert.equal((await getRunner(path.join(fixtureModels, 'identity-waveform', 'identity-waveform.onnx'), { worker: false })).where, 'in-thread');
+  const off = await separateFile({ input, outDir: path.join(work, 'off'), model: manifest, format: 'wav', ortWorker: false });
+  close(readWav(off.outputs.vocals).data, readWav(input).data);
+  assert.ok(off.inferenceSeconds > 0, 'the in-thread runner times its runs');
   const r = await separateFile({ input, outDir: path.join(work, 'on'), model: manifest, format: 'wav' });
   close(readWav(r.outputs.vocals).data, readWav(input).data);
 });
@@ -95,9 +89,8 @@ test('the event loop stays responsive while the default model runs (vs. in-threa
   const model = isCascadeModel(found) ? cascadeStages(found, registry)[0] : found;
   const n = model.manifest.segment.samples / model.manifest.sampleRate;
   const input = makeTone(path.join(work, 'lag.flac'), Math.ceil(n * 4), { codec: ['-c:a', 'flac'] });
-  await getWorkerSession(modelFile(model)); // load both sessions before measuring
+  await getRunner(modelFile(model)); // load both sessions before measuring
   const maxLag = async (worker: boolean): Promise<number> => {
-    if (!worker) process.env.STEMDECK_ORT_WORKER = '0';
     let max = 0;
     let last = performance.now();
     const timer = setInterval(() => {
@@ -106,11 +99,10 @@ test('the event loop stays responsive while the default model runs (vs. in-threa
       last = t;
     }, 10);
     try {
-      const r = await separateFile({ input, outDir: path.join(work, `lag-${worker}`), model, format: 'wav' });
+      const r = await separateFile({ input, outDir: path.join(work, `lag-${worker}`), model, format: 'wav', ortWorker: worker });
       assert.ok(r.frames > 0);
     } finally {
       clearInterval(timer);
-      delete process.env.STEMDECK_ORT_WORKER;
     }
     return max;
   };

@@ -2,18 +2,17 @@
 import { StemdeckError } from '../errors.js';
 import type { OnnxModelManifest } from '../manifest.js';
 import type { ort } from '../onnx.js';
+import type { ModelGraph } from '../runner.js';
 
 /** Batch size a graph accepts: its first input dim if fixed, else `preferred`. */
-export function graphBatch(session: ort.InferenceSession, inputName: string, preferred: number): number {
-  const meta = (session as unknown as { inputMetadata?: unknown }).inputMetadata;
-  const list = Array.isArray(meta) ? (meta as { name: string; shape?: (number | string)[]; isTensor?: boolean }[]) : [];
-  const m = list.find((x) => x.name === inputName);
-  const d = m?.shape?.[0];
+export function graphBatch(session: ModelGraph, inputName: string, preferred: number): number {
+  const m = (session.inputMetadata ?? []).find((x) => x.name === inputName);
+  const d = m?.isTensor ? m.shape[0] : undefined;
   if (typeof d === 'number' && d > 0) return d;
   return Math.max(1, preferred);
 }
 
-export function requireNames(session: ort.InferenceSession, manifest: OnnxModelManifest): void {
+export function requireNames(session: ModelGraph, manifest: OnnxModelManifest): void {
   if (!session.inputNames.includes(manifest.tensors.input))
     throw new StemdeckError(
       'model-contract',

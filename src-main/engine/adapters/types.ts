@@ -17,12 +17,14 @@
 import type { IoFamily } from '../manifest.js';
 import type { OnnxModel } from '../registry.js';
 import type { ort } from '../onnx.js';
+import type { ModelGraph } from '../runner.js';
 import type { Placement } from '../segments.js';
 
 export type Planar = Float32Array[];
 
 export interface AdapterContext {
-  session: ort.InferenceSession;
+  /** The graph's input/output names and metadata (runner.ts; an ort.InferenceSession has them too). */
+  session: ModelGraph;
   /** Runs the session and adds the elapsed time to the job's pure inference seconds. */
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
   /** Maximum segments per ONNX run the engine would like (the adapter may use fewer). */

@@ -12,7 +12,7 @@ import { StemdeckError } from '../errors.js';
 import { ModelManifestSchema, type ModelManifest } from '../manifest.js';
 import { cascadesUsing, loadRegistry, manifestFiles } from '../registry.js';
 import { userModelsDir } from '../paths.js';
-import { releaseSessions } from '../onnx.js';
+import { releaseRunners } from '../runner.js';
 import { type CatalogueEntry, findCatalogueEntry, loadCatalogue, lookupUvrHash } from './catalogue.js';
 import { type InstallOptions, type InstallResult, ModelDownload, installCatalogueModel, partialPath } from './download.js';
 import { detectContract, entryImportParams, inspectOnnx } from './import.js';
@@ -179,7 +179,7 @@ export async function removeModel(
     );
   }
   if (found) {
-    for (const f of manifestFiles(found.manifest)) await releaseSessions(path.resolve(found.dir, f.path)).catch(() => undefined);
+    await releaseRunners([found.dir]).catch(() => undefined);
     // Rename first so a half-deleted folder never looks like a model.
     const trash = path.join(modelsDir, `.trash-${id}-${Date.now()}`);
     await fs.rename(found.dir, trash);

@@ -12,14 +12,26 @@
  * Downloads run in this process (network + file I/O only; no inference), one per model id;
  * progress events are throttled by the downloader (≈ 5 per second) plus every state change.
  */
-import type { ApiError, CatalogueEntry as ApiCatalogueEntry, Handlers, InstallProgress, ModelInfo } from '../../api/contract.js';
-import { StemdeckError } from '../errors.js';
-import type { OnnxModelManifest } from '../manifest.js';
-import { userModelsDir } from '../paths.js';
-import type { DownloadProgress, ModelDownload } from './download.js';
-import { ImportNeedsParamsError, ImportParamsSchema, importCascade, importModel, isCascadeFile, type CascadeImportResult, type ImportParams } from './import.js';
-import { listCatalogue, removeModel, startDownload } from './manager.js';
-import { findCatalogueEntry } from './catalogue.js';
+import path from 'node:path';
+import type { ApiError, CatalogueEntry as ApiCatalogueEntry, Handlers, InstallProgress, ModelInfo } from '../api/contract.js';
+import {
+  StemdeckError,
+  userModelsDir,
+  ImportNeedsParamsError,
+  ImportParamsSchema,
+  importCascade,
+  importModel,
+  isCascadeFile,
+  listCatalogue,
+  removeModel,
+  startDownload,
+  findCatalogueEntry,
+  type OnnxModelManifest,
+  type DownloadProgress,
+  type ModelDownload,
+  type CascadeImportResult,
+  type ImportParams,
+} from '../engine/index.js';
 
 export interface ModelManagerContext {
   send(event: 'models.install', payload: InstallProgress): void;
@@ -27,6 +39,11 @@ export interface ModelManagerContext {
   checkInput(p: string): string;
   /** Called after a model was installed, imported or removed. */
   modelsChanged(): void;
+  /**
+   * The model files in these folders were removed or replaced (re-downloaded, re-imported): the
+   * engine host releases its ONNX Runtime sessions of them (host.ts releaseSessions).
+   */
+  releaseSessions?(dirs: string[]): Promise<unknown>;
   /** Default userModelsDir(). */
   modelsDir?: string;
   /** Default fs.statfs (tests simulate a full disk). */
@@ -106,6 +123,9 @@ type ManagerHandlers = Pick<
 
 export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers {
   const modelsDir = (): string => ctx.modelsDir ?? userModelsDir();
+  const release = async (dirs: string[]): Promise<void> => {
+    await ctx.releaseSessions?.(dirs).catch(() => undefined);
+  };
   const downloads = new Map<string, { download: ModelDownload | null; progress: InstallProgress }>();
 
   type Rec = { download: ModelDownload | null; progress: InstallProgress };
@@ -174,7 +194,8 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
       }
       rec.download = download;
       download.done.then(
-        () => {
+        async () => {
+          await release([path.join(modelsDir(), id)]); // a re-download replaced the files
           update(rec, { state: 'installed', receivedBytes: entry.bytes, etaSeconds: 0, bytesPerSecond: null, error: null });
           ctx.modelsChanged();
         },
@@ -220,6 +241,7 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
           return { ok: true, model: modelInfoFromCascade(c), detectedBy: 'cascade' };
         }
         const r = await importModel(real, { params: importParams(params), modelsDir: modelsDir(), freeSpace: ctx.freeSpace });
+        await release([r.dir]); // a re-import replaced the files
         ctx.modelsChanged();
         return { ok: true, model: modelInfoFromManifest(r.manifest), detectedBy: r.detectedBy };
       } catch (e) {
@@ -231,7 +253,8 @@ export function modelManagerHandlers(ctx: ModelManagerContext): ManagerHandlers 
     'models.remove': async ({ id }) => {
       const d = downloads.get(id);
       if (d && ['queued', 'downloading', 'paused', 'verifying'].includes(d.progress.state)) d.download?.cancel();
-      await removeModel(id, modelsDir());
+      const { removed } = await removeModel(id, modelsDir());
+      await release(removed);
       downloads.delete(id);
       ctx.modelsChanged();
       return { ok: true as const };
