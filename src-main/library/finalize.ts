@@ -1,6 +1,7 @@
 /**
  * Completes a song folder after the engine wrote its stems into `<staging>/stems/`:
- * waveform peaks, artwork, then song.json (all atomic). Runs in the engine host process.
+ * waveform peaks, artwork, tempo and key (from the source file), then song.json (all atomic).
+ * Runs in the engine host process.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { encodePeaks, PeaksBuilder, PEAKS_LEVELS } from '../api/peaks.js';
 import { defaultMix } from '../shared/mix-law.js';
 import { locateFfmpeg } from '../engine/ffmpeg.js';
 import { ffmpegPath } from '../engine/decode.js';
+import { analyzeFile, type MusicAnalysis } from '../engine/analysis/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../engine/output/atomic.js';
 import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
 
@@ -91,6 +93,7 @@ export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
   const peaks = await computePeaks(wavs);
   await writeFileAtomic(path.join(o.staging, 'peaks.bin'), peaks.data);
   const hasArt = o.hasArtwork ? await extractArtwork(o.source.path, path.join(o.staging, 'artwork.jpg')) : false;
+  const music = await analyzeSource(o.source.path);
   const title = o.tags.title?.trim() || o.source.name.replace(/\.[^.]+$/, '');
   const song: Song = SongSchema.parse({
     version: 1,
@@ -109,7 +112,19 @@ export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
     mixer: { ...defaultMix(stems.map((s) => s.name)), loop: null },
     ...(o.stats ? { stats: o.stats } : {}),
     ...(o.warnings?.length ? { warnings: o.warnings } : {}),
+    ...(music.tempo ? { tempo: music.tempo.bpm, firstBeatSeconds: Math.round(music.tempo.firstBeatSeconds * 1000) / 1000 } : {}),
+    ...(music.key ? { key: music.key.name } : {}),
   });
   await writeJsonAtomic(path.join(o.staging, 'song.json'), song);
   return song;
+}
+
+/** Tempo and key of the source; a failed analysis leaves them out of the song (the stems are fine). */
+async function analyzeSource(file: string): Promise<MusicAnalysis> {
+  try {
+    return await analyzeFile(file);
+  } catch (e) {
+    console.warn(`stemdeck: tempo and key of "${file}" could not be detected: ${e instanceof Error ? e.message : String(e)}`);
+    return { tempo: null, key: null };
+  }
 }

@@ -58,6 +58,8 @@ export function summarize(song: Song): SongSummary {
     model: song.model,
     settings: song.settings,
     ...(song.warnings?.length ? { warnings: song.warnings } : {}),
+    ...(song.tempo ? { tempo: song.tempo } : {}),
+    ...(song.key ? { key: song.key } : {}),
     sourceName: song.source.name,
     stems: song.stems.map((s) => s.name),
   };

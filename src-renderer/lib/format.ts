@@ -62,3 +62,8 @@ const EXTRA = ['#c58cff', '#5ad1c8', '#ff9f5a', '#e0e070', '#8fa2ff'];
 export function stemColour(name: string, index = 0): string {
   return STEM_COLOURS[name] ?? EXTRA[index % EXTRA.length];
 }
+
+/** A song's detected tempo and key, "120 BPM · A minor" (either part may be missing; '' for neither). */
+export function formatMusic(song: { tempo?: number; key?: string }): string {
+  return [song.tempo ? `${Math.round(song.tempo * 10) / 10} BPM` : '', song.key ?? ''].filter(Boolean).join(' · ');
+}

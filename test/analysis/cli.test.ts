@@ -7,22 +7,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fixtureModel, runCli, tempDir } from '../cli/helpers.js';
 import { ffmpeg } from '../engine/helpers.js';
-import { chordProgression, clickTrack, progressionInKey } from './signals.js';
-
-/** 16 s of A-minor chords over a 120 BPM click: answers 120 and "A minor". */
-function song(dir: string): string {
-  const clicks = path.join(dir, 'clicks.wav');
-  const chords = path.join(dir, 'chords.wav');
-  clickTrack(clicks, 120, 16, 0.1);
-  chordProgression(chords, progressionInKey(9, 'minor'), 2);
-  const file = path.join(dir, 'Song in A minor.flac');
-  ffmpeg(['-i', clicks, '-i', chords, '-filter_complex', '[0]aresample=44100[a];[1]aresample=44100[b];[a][b]amix=inputs=2:duration=longest', '-ac', '2', file]);
-  return file;
-}
+import { songIn120AMinor } from './signals.js';
 
 test('separate --json: "tempo" (BPM) and "key" on each input line; the plain line says them too', async () => {
   const dir = tempDir('stemdeck-analysis-cli-');
-  const input = song(dir);
+  const input = songIn120AMinor(dir);
   const silent = path.join(dir, 'silent.wav');
   ffmpeg(['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=stereo', '-t', '3', silent]);
   const model = fixtureModel('identity-waveform');

@@ -5,6 +5,7 @@
  *   the half/double-tempo trap of real drums;
  * - chordProgression: triads over a bass note, four harmonics per note, 2 s per chord (22.05 kHz).
  */
+import path from 'node:path';
 import { ffmpeg } from '../engine/helpers.js';
 
 const SR = 44100;
@@ -49,4 +50,15 @@ export function progressionInKey(tonic: number, mode: 'major' | 'minor'): number
   return mode === 'major'
     ? [triad(0, 4), triad(9, 3), triad(5, 4), triad(7, 4)] // I vi IV V
     : [triad(0, 3), triad(5, 3), triad(7, 4), triad(0, 3)]; // i iv V (harmonic minor) i
+}
+
+/** 16 s of A-minor chords over a 120 BPM click, stereo 44.1 kHz (answers: 120 BPM, "A minor"). */
+export function songIn120AMinor(dir: string, name = 'Song in A minor.flac'): string {
+  const clicks = path.join(dir, 'clicks.wav');
+  const chords = path.join(dir, 'chords.wav');
+  clickTrack(clicks, 120, 16, 0.1);
+  chordProgression(chords, progressionInKey(9, 'minor'), 2);
+  const file = path.join(dir, name);
+  ffmpeg(['-i', clicks, '-i', chords, '-filter_complex', '[0]aresample=44100[a];[1]aresample=44100[b];[a][b]amix=inputs=2:duration=longest', '-ac', '2', file]);
+  return file;
 }
