@@ -60,6 +60,7 @@ export class App extends EventEmitter<AppEvents> {
       queueFile: path.join(this.home, 'queue.json'),
       ...(options.spawnHost ? { spawn: options.spawnHost } : {}),
       ...(options.cancelGraceMs ? { cancelGraceMs: options.cancelGraceMs } : {}),
+      libraryFormat: () => this.settings.get().libraryFormat,
     });
     this.host.on('job', (job) => this.send('job', this.userJob(job)));
     this.host.on('host', (state, message) => this.send('host', { state, message }));
@@ -162,6 +163,11 @@ export class App extends EventEmitter<AppEvents> {
   }
 
   private stemFiles(song: Song): StemFile[] {
+    if (song.stemsDeletedAt)
+      throw new StemdeckError(
+        'input-missing',
+        `The stems of "${song.title}" were deleted to free disk space. Separate it again (Separate again in the mixer) to play or export it.`,
+      );
     const dir = this.library.songDir(song.id);
     return song.stems.map((s) => ({ name: s.name, file: path.join(dir, s.file) }));
   }
@@ -379,6 +385,12 @@ export class App extends EventEmitter<AppEvents> {
         this.send('library', { change: 'removed', songId: id });
         return { ok: true as const };
       },
+      'library.deleteStems': async ({ id }) => {
+        await this.library.deleteStems(id);
+        this.send('library', { change: 'updated', songId: id });
+        return { ok: true as const };
+      },
+      'library.usage': () => this.library.usage(),
       'library.saveMixer': async ({ id, mixer }) => {
         await this.library.saveMixer(id, mixer);
         this.send('library', { change: 'updated', songId: id });

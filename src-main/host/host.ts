@@ -17,7 +17,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { JobSchema, type ApiError, type ApiWarning, type Job, type SeparationSettings } from '../api/contract.js';
+import { JobSchema, type ApiError, type ApiWarning, type Job, type LibraryFormat, type SeparationSettings } from '../api/contract.js';
 import { StemdeckError } from '../engine/errors.js';
 import { measuredSpeed } from './eta.js';
 import { writeJsonAtomic } from '../engine/output/atomic.js';
@@ -79,6 +79,8 @@ export interface EngineHostOptions {
   spawn?: SpawnHost;
   /** How long a cancelled job may take to stop before the host is killed (ms). */
   cancelGraceMs?: number;
+  /** The library's stem format for the job starting now (Settings; read at start, not at enqueue). */
+  libraryFormat?: () => LibraryFormat;
 }
 
 interface Entry {
@@ -271,6 +273,7 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
           this.opts.library.runs(),
           job.settings.model,
         ),
+        ...(this.opts.libraryFormat ? { libraryFormat: this.opts.libraryFormat() } : {}),
       },
     });
   }

@@ -1,5 +1,5 @@
 /** Messages between the app (parent) and the engine host process (child). Structured-clone safe. */
-import type { ApiError, ApiWarning, SeparationSettings } from '../api/contract.js';
+import type { ApiError, ApiWarning, LibraryFormat, SeparationSettings } from '../api/contract.js';
 
 export interface RunJob {
   id: string;
@@ -11,6 +11,8 @@ export interface RunJob {
   source: { path: string; name: string; hash: string; bytes: number };
   /** This model's measured speed on this computer (× real time, eta.ts), null before its first song. */
   measuredSpeed?: number | null;
+  /** Sample format of the stems kept in the library (Settings); 32-bit float when absent. */
+  libraryFormat?: LibraryFormat;
 }
 
 export type ToHost =

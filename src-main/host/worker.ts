@@ -12,7 +12,8 @@ import { loadRegistry } from '../engine/registry.js';
 import { isStemdeckError } from '../engine/errors.js';
 import { finalizeSong } from '../library/finalize.js';
 import { EtaEstimator } from './eta.js';
-import type { ApiWarning } from '../api/contract.js';
+import type { ApiWarning, LibraryFormat } from '../api/contract.js';
+import type { OutputFormat } from '../engine/writers.js';
 import type { FromHost, RunJob, ToHost } from './protocol.js';
 
 interface ParentPortLike {
@@ -27,6 +28,9 @@ function send(msg: FromHost): void {
 }
 
 const running = new Map<string, AbortController>();
+
+/** Settings' library format → the engine's stem writer format ('wav' is 32-bit float). */
+const ENGINE_FORMAT: Record<LibraryFormat, OutputFormat> = { wav32f: 'wav', wav24: 'wav24', wav16: 'wav16' };
 
 async function run(job: RunJob): Promise<void> {
   const ac = new AbortController();
@@ -44,7 +48,7 @@ async function run(job: RunJob): Promise<void> {
       input: job.input,
       outDir: path.join(job.staging, 'stems'),
       model,
-      format: 'wav',
+      format: ENGINE_FORMAT[job.libraryFormat ?? 'wav32f'],
       device: job.settings.device,
       ...(job.settings.overlap === null ? {} : { overlap: job.settings.overlap }),
       ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread

@@ -47,7 +47,19 @@ export function songIdFor(hash: string, settings: SeparationSettings): string {
   return `${hash.slice(0, 16)}-${settingsKey(settings).slice(0, 8)}`;
 }
 
-export function summarize(song: Song): SongSummary {
+/** Bytes of every file under `dir` (song folders are small trees: stems/, peaks, artwork, song.json). */
+export async function folderBytes(dir: string): Promise<number> {
+  let bytes = 0;
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) bytes += await folderBytes(full);
+    else if (e.isFile()) bytes += await fs.stat(full).then((st) => st.size, () => 0);
+  }
+  return bytes;
+}
+
+export function summarize(song: Song, diskBytes?: number): SongSummary {
   return {
     id: song.id,
     createdAt: song.createdAt,
@@ -60,8 +72,10 @@ export function summarize(song: Song): SongSummary {
     ...(song.warnings?.length ? { warnings: song.warnings } : {}),
     ...(song.tempo ? { tempo: song.tempo } : {}),
     ...(song.key ? { key: song.key } : {}),
+    ...(song.stemsDeletedAt ? { stemsDeletedAt: song.stemsDeletedAt } : {}),
     sourceName: song.source.name,
     stems: song.stems.map((s) => s.name),
+    ...(diskBytes === undefined ? {} : { diskBytes }),
   };
 }
 
@@ -69,6 +83,8 @@ const SONG_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
 
 export class Library {
   private songs = new Map<string, Song>();
+  /** Song id → bytes its folder takes, measured when it is loaded, committed or its stems deleted. */
+  private diskBytes = new Map<string, number>();
 
   constructor(readonly root: string) {}
 
@@ -78,6 +94,7 @@ export class Library {
     await sweepFolderSwaps(this.root); // first: it may put a song folder back
     const names = await fs.readdir(this.root);
     this.songs.clear();
+    this.diskBytes.clear();
     for (const name of names) {
       const dir = path.join(this.root, name);
       if (name.startsWith('.tmp-') || name.startsWith('.trash-')) {
@@ -86,7 +103,9 @@ export class Library {
       }
       if (!SONG_ID.test(name)) continue;
       const song = await this.readSong(name);
-      if (song) this.songs.set(song.id, song);
+      if (!song) continue;
+      this.songs.set(song.id, song);
+      this.diskBytes.set(song.id, await folderBytes(dir));
     }
     await removeStaleTemps(this.root);
   }
@@ -128,7 +147,14 @@ export class Library {
         return words.every((w) => hay.includes(w));
       })
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id.localeCompare(b.id)))
-      .map(summarize);
+      .map((s) => summarize(s, this.diskBytes.get(s.id)));
+  }
+
+  /** Disk use of every song folder together. */
+  usage(): { totalBytes: number; songs: number } {
+    let totalBytes = 0;
+    for (const id of this.songs.keys()) totalBytes += this.diskBytes.get(id) ?? 0;
+    return { totalBytes, songs: this.songs.size };
   }
 
   /** Every song's model, length and job time, oldest first (eta.ts measures speed from them). */
@@ -153,7 +179,7 @@ export class Library {
   async findExisting(hash: string, settings: SeparationSettings): Promise<Song | null> {
     const key = settingsKey(settings);
     for (const song of this.songs.values()) {
-      if (song.source.hash !== hash || settingsKey(song.settings) !== key) continue;
+      if (song.source.hash !== hash || settingsKey(song.settings) !== key || song.stemsDeletedAt) continue;
       const ok = await Promise.all(
         song.stems.map((s) =>
           fs.stat(path.join(this.root, song.id, s.file)).then(
@@ -177,6 +203,7 @@ export class Library {
     // the whole folder at once: a kill part way leaves the old song or the new one (folder-swap.ts)
     await replaceFolder(staging, this.songDir(song.id));
     this.songs.set(song.id, song);
+    this.diskBytes.set(song.id, await folderBytes(this.songDir(song.id)));
     return song;
   }
 
@@ -186,8 +213,25 @@ export class Library {
     const trash = path.join(this.root, `.trash-${id}-${crypto.randomBytes(4).toString('hex')}`);
     await fs.rename(dir, trash);
     this.songs.delete(id);
+    this.diskBytes.delete(id);
     await fsyncDir(this.root);
     await fs.rm(trash, { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes the song's stems to free disk space and keeps its entry (title, waveform, mixer,
+   * source): song.json says so first, so a kill part way leaves a song marked as without stems,
+   * never one that looks playable with stems missing. Separating the source again restores it.
+   */
+  async deleteStems(id: string): Promise<Song> {
+    const song = this.get(id);
+    const dir = this.songDir(id);
+    const next = song.stemsDeletedAt ? song : SongSchema.parse({ ...song, stemsDeletedAt: new Date().toISOString() });
+    if (next !== song) await writeJsonAtomic(path.join(dir, 'song.json'), next);
+    this.songs.set(id, next);
+    await fs.rm(path.join(dir, 'stems'), { recursive: true, force: true });
+    this.diskBytes.set(id, await folderBytes(dir));
+    return next;
   }
 
   async saveMixer(id: string, mixer: MixStateT): Promise<Song> {
