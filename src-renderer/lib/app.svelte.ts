@@ -32,6 +32,8 @@ class AppState {
   models = $state<ModelInfo[]>([]);
   jobs = $state<Job[]>([]);
   songs = $state<SongSummary[]>([]);
+  /** Disk use of the whole library (library.usage), whatever the search shows. */
+  usage = $state<{ totalBytes: number; songs: number } | null>(null);
   query = $state('');
   openSongId = $state<string | null>(null);
   notices = $state<Notice[]>([]);
@@ -107,6 +109,7 @@ class AppState {
     await this.guard('library', async () => {
       const q = this.query.trim();
       this.songs = await this.api!.call('library.list', q ? { query: q } : {});
+      this.usage = await this.api!.call('library.usage', {});
     });
   }
 
@@ -136,6 +139,17 @@ class AppState {
       if (res.jobs.length === 0) this.openSong(res.existing[0].songId);
       else this.notify('queue', res.existing.length === 1 ? 'One file was already separated with these settings.' : `${res.existing.length} files were already separated with these settings.`, 'info');
     }
+  }
+
+  /** Separates a song whose stems were deleted again, with the model and overlap it had. */
+  async separateAgain(song: { source: { path: string }; settings: { model: string; overlap: number | null } }): Promise<boolean> {
+    const res = await this.guard('mixer', () =>
+      this.api!.call('files.open', { paths: [song.source.path], settings: { model: song.settings.model, overlap: song.settings.overlap, device: this.settings.device } }),
+    );
+    if (!res) return false;
+    for (const j of res.jobs) if (!this.jobs.some((x) => x.id === j.id)) this.jobs = [...this.jobs, j];
+    for (const r of res.refused) this.notify('mixer', `${r.path.split(/[\\/]/).pop()}: ${r.error.message} Open the file again to separate it.`);
+    return res.jobs.length > 0;
   }
 
   /** Dropped or chosen File objects: made openable through the API, then opened. */

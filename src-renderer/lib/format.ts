@@ -14,6 +14,19 @@ export function formatEta(s: number | null): string {
 }
 
 /** Decimal units (1 MB = 10⁶ bytes), one decimal, as the CLI prints sizes: 304.4 MB in both. */
+/** Settings' library stem formats, in the words the Settings panel uses. */
+export const LIBRARY_FORMATS: { id: 'wav32f' | 'wav24' | 'wav16'; label: string; bytesPerSample: number }[] = [
+  { id: 'wav32f', label: '32-bit float WAV (as separated)', bytesPerSample: 4 },
+  { id: 'wav24', label: '24-bit WAV', bytesPerSample: 3 },
+  { id: 'wav16', label: '16-bit WAV (CD quality)', bytesPerSample: 2 },
+];
+
+/** Bytes one minute of a song's stems takes in a library format (stereo PCM at `sampleRate`, `stems` files). */
+export function libraryBytesPerMinute(format: 'wav32f' | 'wav24' | 'wav16', stems = 4, sampleRate = 44100): number {
+  const f = LIBRARY_FORMATS.find((x) => x.id === format)!;
+  return sampleRate * 60 * 2 * f.bytesPerSample * stems;
+}
+
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n <= 0) return '–';
   const u = ['B', 'KB', 'MB', 'GB', 'TB'];

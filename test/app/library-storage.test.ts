@@ -13,6 +13,7 @@ import { folderBytes } from '../../src-main/library/library.js';
 import { isolatedHome, tempDir, makeSong, waitJobEnd } from './helpers.js';
 
 let dir = '';
+const ctx = { shell: 'browser' as const };
 before(() => {
   isolatedHome();
   dir = tempDir('stemdeck-storage-');
@@ -32,11 +33,11 @@ test('library format, disk use per song and in total, delete stems and separate 
   await app.start();
   const h = app.handlers();
   try {
-    await h['settings.set']!({ model: 'identity-waveform' });
-    assert.equal((await h['settings.get']!({})).libraryFormat, 'wav32f', 'the default keeps the stems as separated');
+    await h['settings.set']!({ model: 'identity-waveform' }, ctx);
+    assert.equal((await h['settings.get']!({}, ctx)).libraryFormat, 'wav32f', 'the default keeps the stems as separated');
 
     const a = await separate(app, makeSong(path.join(dir, 'a.wav'), 4, 'Float Song', 220));
-    await h['settings.set']!({ libraryFormat: 'wav16' });
+    await h['settings.set']!({ libraryFormat: 'wav16' }, ctx);
     const b = await separate(app, makeSong(path.join(dir, 'b.wav'), 4, 'Small Song', 330));
 
     // the chosen format reaches the stem files; older songs keep theirs
@@ -45,28 +46,28 @@ test('library format, disk use per song and in total, delete stems and separate 
     assert.deepEqual([(await stemInfo(b)).bitsPerSample, (await stemInfo(b)).float], [16, false]);
 
     // disk use: each summary measures its folder; usage is their sum
-    const list = await h['library.list']!({});
+    const list = await h['library.list']!({}, ctx);
     const bytes = (id: string) => list.find((s) => s.id === id)!.diskBytes!;
     assert.equal(bytes(a), await folderBytes(app.library.songDir(a)));
     assert.equal(bytes(b), await folderBytes(app.library.songDir(b)));
     assert.ok(bytes(b) < bytes(a) * 0.6, `16-bit stems take about half: ${bytes(b)} vs ${bytes(a)}`);
-    assert.deepEqual(await h['library.usage']!({}), { totalBytes: bytes(a) + bytes(b), songs: 2 });
+    assert.deepEqual(await h['library.usage']!({}, ctx), { totalBytes: bytes(a) + bytes(b), songs: 2 });
 
     // delete the stems, keep the entry (title, waveform, mixer)
-    await h['library.deleteStems']!({ id: a });
+    await h['library.deleteStems']!({ id: a }, ctx);
     assert.equal(fs.existsSync(path.join(app.library.songDir(a), 'stems')), false);
-    const kept = await h['library.get']!({ id: a });
+    const kept = await h['library.get']!({ id: a }, ctx);
     assert.ok(kept.stemsDeletedAt, 'the song says its stems were deleted');
     assert.equal(kept.title, 'Float Song');
     assert.ok(fs.existsSync(path.join(app.library.songDir(a), 'peaks.bin')), 'the waveform stays');
-    const after = (await h['library.list']!({})).find((s) => s.id === a)!;
+    const after = (await h['library.list']!({}, ctx)).find((s) => s.id === a)!;
     assert.ok(after.stemsDeletedAt);
     assert.ok(after.diskBytes! < 100_000, `only song.json and peaks left: ${after.diskBytes}`);
-    assert.equal((await h['library.usage']!({})).totalBytes, after.diskBytes! + bytes(b));
+    assert.equal((await h['library.usage']!({}, ctx)).totalBytes, after.diskBytes! + bytes(b));
 
     // export says what happened and what to do, instead of a missing-file error
     await assert.rejects(
-      h['export.run']!({ songId: a, stems: ['vocals'], mixdown: false, preset: null, format: 'wav24' }),
+      async () => h['export.run']!({ songId: a, stems: ['vocals'], mixdown: false, preset: null, format: 'wav24' }, ctx),
       (e: Error & { code?: string }) => e.code === 'input-missing' && /deleted to free disk space.*Separate it again/.test(e.message),
     );
 
@@ -76,7 +77,7 @@ test('library format, disk use per song and in total, delete stems and separate 
     await app2.start();
     try {
       assert.ok(app2.library.get(a).stemsDeletedAt);
-      assert.equal((await app2.handlers()['library.usage']!({})).songs, 2);
+      assert.equal((await app2.handlers()['library.usage']!({}, ctx)).songs, 2);
       // separating the same file again is a new job (not "already in the library") and restores the stems
       const again = await separate(app2, path.join(dir, 'a.wav'));
       assert.equal(again, a, 'the same song entry');

@@ -122,7 +122,7 @@ function networkError(url: URL, e: unknown): StemdeckError {
     : `The download from ${url.host} failed (${code || (e as Error)?.message || 'connection lost'}).`;
   return new StemdeckError(
     'network',
-    `${what} Check your internet connection, then run the install again; it resumes where it stopped.`,
+    `${what} Check your internet connection, then press Retry (on the command line: run the same install command again); the download resumes where it stopped.`,
     { cause: e },
   );
 }
