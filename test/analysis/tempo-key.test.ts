@@ -13,7 +13,7 @@ const within = (got: number, want: number, rel: number): boolean => Math.abs(got
 
 test('tempo of click tracks at 70–180 BPM: within 2 %, first beat within 25 ms', async () => {
   const dir = tempDir('stemdeck-analysis-');
-  for (const bpm of [70, 87, 100, 120, 128, 140, 174, 180]) {
+  for (const bpm of [70, 87, 100, 120, 128, 140, 150, 170, 174, 175, 180]) {
     const file = path.join(dir, `click-${bpm}.wav`);
     clickTrack(file, bpm, 20, 0.3);
     const a = await analyzeFile(file);

@@ -7,7 +7,8 @@
  *    a stronger one (log(1 + 1000·|X|)) makes quiet hi-hats count like kicks and halved an 80 BPM
  *    drum loop's period;
  * 2. its autocorrelation over lags of 40–220 BPM, weighted by a log-normal tempo prior centred on
- *    120 BPM (one octave wide) — the prior picks between a tempo and its double/half;
+ *    120 BPM (one octave wide) — the prior picks between a tempo and its double/half, except that
+ *    a half period as strong as the period wins (evenly spaced equal onsets: the faster pulse);
  * 3. the period refined to a fraction of a frame from the autocorrelation peaks at 1–8 periods
  *    (one frame is ~2 % at 120 BPM, the accuracy asked for), and the beat phase (first beat) as the
  *    offset whose beat grid collects the most onset strength.
@@ -52,13 +53,22 @@ export async function onsetStrength(mono: Float32Array, sampleRate: number): Pro
     flux[t] = s;
   });
   // minus the local mean (±8 frames ≈ ±90 ms), rectified: steady noise and slow swells are no onsets
-  const env = new Float32Array(frames);
+  const rect = new Float32Array(frames);
   const R = 8;
   for (let t = 0; t < frames; t++) {
     let m = 0;
     let c = 0;
     for (let u = Math.max(0, t - R); u <= Math.min(frames - 1, t + R); u++, c++) m += flux[u];
-    env[t] = Math.max(0, flux[t] - m / c);
+    rect[t] = Math.max(0, flux[t] - m / c);
+  }
+  // smoothed (1 2 3 2 1)/9, symmetric so no delay: a one-frame onset would put a beat period that
+  // falls between two lags (150 BPM = 34.45 frames) below its double (68.9 ≈ 69), which then wins
+  const env = new Float32Array(frames);
+  const K = [1 / 9, 2 / 9, 3 / 9, 2 / 9, 1 / 9];
+  for (let t = 0; t < frames; t++) {
+    let v = 0;
+    for (let j = -2; j <= 2; j++) v += K[j + 2] * (rect[t + j] ?? 0);
+    env[t] = v;
   }
   return { envelope: env, frameRate: sampleRate / HOP };
 }
@@ -111,6 +121,10 @@ export async function estimateTempo(mono: Float32Array, sampleRate: number): Pro
     }
   }
   if (bestLag < 0) return null;
+  // Every other beat as strong as the beats (a click track): the prior alone cannot tell 170 from
+  // 85 BPM (equally far from 120 in octaves), but the faster pulse is what is played.
+  const half = peakNear(r, bestLag / 2 - 1.5, bestLag / 2 + 1.5);
+  if (half && half.lag >= minLag && half.value >= 0.9 * r[bestLag]) bestLag = Math.round(half.lag);
   const confidence = r[bestLag] / r[0];
   if (confidence < MIN_CONFIDENCE) return null;
 
