@@ -23,14 +23,14 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { applyPreset, defaultMix, mixdown, presetStems, type MixPreset, type MixState } from '../shared/mix-law.js';
-import { encodeSamples, readWavChunks, readWavInfo, wavHeader, type WavSampleFormat } from './output/wav.js';
+import { readWavChunks, readWavInfo, type WavSampleFormat } from './output/wav.js';
 import { fsyncDir } from './output/atomic.js';
 import { locateFfmpeg } from './ffmpeg.js';
 import { ffmpegPath } from './decode.js';
 import { StemdeckError } from './errors.js';
-import { cutToLength, fileNameWithSuffix, NAME_MAX, nameLength, safeFileName, TEMP_AFFIX_MAX } from './output/file-names.js';
+import { fileNameWithSuffix, nameLength, safeFileName } from './output/file-names.js';
 import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
-import { removeStaleTempFiles } from './writers.js';
+import { extensionOf, fsError, outputFormatOf, removeStaleTempFiles, writeChunks } from './writers.js';
 
 export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
 export type ExportFormatName = AudioExportFormat | 'ni-stems';
@@ -76,8 +76,9 @@ export interface ExportedFile {
 
 const CHUNK = 1 << 15;
 
-export function extensionOf(format: ExportFormatName): string {
-  return format === 'flac' ? '.flac' : format === 'mp3' ? '.mp3' : format === 'ni-stems' ? '.stem.mp4' : '.wav';
+/** The file name ending of an export format (with its dot). */
+function exportExtension(format: ExportFormatName): string {
+  return format === 'ni-stems' ? '.stem.mp4' : `.${extensionOf(outputFormatOf(format))}`;
 }
 
 const PRESET_SUFFIX: Record<Exclude<MixPreset, 'all'>, string> = {
@@ -168,98 +169,16 @@ async function mixdownPeak(stems: StemFile[], mix: MixState, signal?: AbortSigna
   return stats.peak;
 }
 
-/** Writes planar chunks to `file` atomically (temp + fsync + rename). */
-export async function writeChunks(
-  file: string,
-  format: AudioExportFormat,
-  sampleRate: number,
-  channels: number,
-  frames: number,
-  chunks: AsyncIterable<Float32Array[]>,
-  tags: Record<string, string | undefined> = {},
-  signal?: AbortSignal,
-): Promise<number> {
-  const token = newToken();
-  const tmp = path.join(path.dirname(file), `.${cutToLength(path.basename(file), NAME_MAX - TEMP_AFFIX_MAX)}.${token}.part`);
-  try {
-    if (format === 'wav16' || format === 'wav24' || format === 'wav32f') {
-      const fh = await fs.open(tmp, 'w');
-      try {
-        await fh.write(wavHeader(format, sampleRate, channels, frames));
-        let written = 0;
-        for await (const c of chunks) {
-          if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
-          const n = Math.min(c[0].length, frames - written);
-          if (n <= 0) break;
-          await fh.write(encodeSamples(format, c.map((ch) => ch.subarray(0, n))));
-          written += n;
-        }
-        if (written < frames) await fh.write(Buffer.alloc((frames - written) * channels * (format === 'wav16' ? 2 : format === 'wav24' ? 3 : 4)));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    } else {
-      const codec =
-        format === 'flac'
-          ? ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac']
-          : ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'];
-      const meta = Object.entries(tags).flatMap(([k, v]) => (v ? ['-metadata', `${k}=${v}`] : []));
-      await runFfmpegPipe(['-f', 'f32le', '-ar', String(sampleRate), '-ac', String(channels), '-i', 'pipe:0', ...meta, ...codec, ffmpegPath(tmp)], interleaved(chunks), signal);
-      const fh = await fs.open(tmp, 'r+');
-      await fh.sync();
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-    await fsyncDir(path.dirname(file));
-    return (await fs.stat(file)).size;
-  } catch (e) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw mapWriteError(e, file);
-  } finally {
-    releaseToken(token);
-  }
-}
-
-function mapWriteError(e: unknown, file: string): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC') return new StemdeckError('disk-full', `The disk is full: ${path.basename(file)} was not written. Free some space and export again.`);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
-    return new StemdeckError('output-unwritable', `Cannot write to ${path.dirname(file)}. Choose another folder.`);
-  if (code === 'ENAMETOOLONG')
-    return new StemdeckError('output-unwritable', `The path of ${path.basename(file)} is too long for this file system. Choose a folder with a shorter path.`);
-  return e;
-}
-
-async function* interleaved(chunks: AsyncIterable<Float32Array[]>): AsyncGenerator<Buffer> {
-  for await (const c of chunks) {
-    const ch = c.length;
-    const n = c[0].length;
-    const out = new Float32Array(n * ch);
-    for (let i = 0; i < n; i++) for (let k = 0; k < ch; k++) out[i * ch + k] = c[k][i];
-    yield Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-  }
-}
-
-async function runFfmpegPipe(args: string[], input: AsyncIterable<Buffer> | null, signal?: AbortSignal): Promise<void> {
+/** Runs ffmpeg over files (the NI Stems mux); cancelled by `signal`. */
+async function runFfmpeg(args: string[], signal?: AbortSignal): Promise<void> {
   const ffmpeg = locateFfmpeg().path;
-  const p = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  const p = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   p.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const onAbort = () => p.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort);
-  const closed = once(p, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   try {
-    if (input && p.stdin) {
-      p.stdin.on('error', () => undefined);
-      for await (const b of input) {
-        if (signal?.aborted) break;
-        if (!p.stdin.write(b)) await Promise.race([once(p.stdin, 'drain'), closed]);
-        if (p.exitCode !== null) break;
-      }
-      p.stdin.end();
-    }
-    const [code, killedBy] = await closed;
+    const [code, killedBy] = (await once(p, 'close')) as [number | null, NodeJS.Signals | null];
     if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
     if (killedBy)
       throw new StemdeckError('internal', `The ffmpeg encoder was killed (${killedBy}), e.g. by the system running out of memory or by another program. Export again.`);
@@ -409,13 +328,13 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
     const canonical = defaultMix(all);
     const stats = { peak: 0, over: 0 };
     const master = path.join(tmpDir, 'master.wav');
-    await writeChunks(master, 'wav32f', sampleRate, 2, frames, measured(mixdownChunks(o.stems, canonical), stats), {}, o.signal);
+    await writeChunks(master, 'wav', sampleRate, 2, frames, measured(mixdownChunks(o.stems, canonical), stats), {}, o.signal);
     const groupFiles: string[] = [];
     for (const [i, g] of groups.entries()) {
       const f = path.join(tmpDir, `g${i}.wav`);
       const members = o.stems.filter((s) => g.stems.includes(s.name));
       const chunks = members.length ? mixdownChunks(members, canonical) : silence(frames);
-      await writeChunks(f, 'wav32f', sampleRate, 2, frames, measured(chunks, stats), {}, o.signal);
+      await writeChunks(f, 'wav', sampleRate, 2, frames, measured(chunks, stats), {}, o.signal);
       groupFiles.push(f);
     }
     const inputs = [master, ...groupFiles].flatMap((f) => ['-i', ffmpegPath(f)]);
@@ -430,14 +349,14 @@ async function writeNiStems(o: ExportOptions, name: string): Promise<ExportedFil
       '-metadata:s:a:0',
       'handler_name=Master',
     ];
-    await runFfmpegPipe([...inputs, ...maps, '-c:a', 'aac', '-b:a', '256k', ...disp, ...meta, '-f', 'mp4', ffmpegPath(tmpOut)], null, o.signal);
+    await runFfmpeg([...inputs, ...maps, '-c:a', 'aac', '-b:a', '256k', ...disp, ...meta, '-f', 'mp4', ffmpegPath(tmpOut)], o.signal);
     await addStemAtom(tmpOut, niStemMetadata(groups));
     await fs.rename(tmpOut, out);
     await fsyncDir(o.outDir);
     // AAC decoders clip what is over full scale
     return { kind: 'ni-stems', stem: null, path: out, name, bytes: (await fs.stat(out)).size, peak: stats.peak, clipped: stats.over, gain: 1 };
   } catch (e) {
-    throw mapWriteError(e, out);
+    throw fsError(e, out);
   } finally {
     await fs.rm(tmpDir, { recursive: true, force: true });
     releaseToken(token);
@@ -485,7 +404,7 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
   for (const s of o.select) if (!byName.has(s)) throw new StemdeckError('invalid-request', `The song has no stem "${s}".`);
   if (!o.stems.length) throw new StemdeckError('invalid-request', 'The song has no stems to export.');
   await fs.mkdir(o.outDir, { recursive: true });
-  const ext = extensionOf(o.format);
+  const ext = exportExtension(o.format);
   const label = (stem: string): string => `${stem[0].toUpperCase()}${stem.slice(1)}`;
   // every file shares one base name, cut to leave room for the longest suffix
   const suffixes = [
@@ -501,8 +420,8 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
     return files;
   }
   const { frames, sampleRate } = await maxFrames(o.stems.map((s) => s.file));
-  const format = o.format;
-  const clips = format !== 'wav32f';
+  const format = outputFormatOf(o.format);
+  const clips = format !== 'wav';
   for (const name of o.select) {
     const stem = byName.get(name)!;
     const info = await readWavInfo(stem.file);
@@ -510,7 +429,7 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
     const out = path.join(o.outDir, fileName);
     const stats = { peak: 0, over: 0 };
     const chunks = measured(readWavChunks(stem.file, CHUNK), stats);
-    const bytes = await writeChunks(out, o.format, info.sampleRate, info.channels, info.frames, chunks, { ...tags, title: `${tags.title} (${name})` }, o.signal);
+    const bytes = await writeChunks(out, format, info.sampleRate, info.channels, info.frames, chunks, { ...tags, title: `${tags.title} (${name})` }, o.signal);
     files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes, peak: stats.peak, clipped: clips ? stats.over : 0, gain: 1 });
   }
   const all = o.stems.map((s) => s.name);

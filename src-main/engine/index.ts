@@ -51,6 +51,8 @@ export {
 } from './separate.js';
 export {
   writeAudio,
+  writeChunks,
+  outputFormatOf,
   createStemWriter,
   ensureWritableDir,
   removeStaleTempFiles,
@@ -104,3 +106,8 @@ export {
   type CascadeImportResult,
 } from './models/import.js';
 export { ModelDownload, type DownloadProgress } from './models/download.js';
+// exports and the app's own files (the song library, drag-out)
+export { exportSong, sweepExportLeftovers, mixdownChunks, NORMALIZE_PEAK, type StemFile, type ExportOptions, type ExportedFile, type ExportFormatName } from './export.js';
+export { readWavChunks, readWavInfo, type WavInfo } from './output/wav.js';
+export { fileNameWithSuffix, safeFileName, safeFileNameKeepingExtension } from './output/file-names.js';
+export { createUniqueFolder } from './output/unique-folder.js';

@@ -1,10 +1,15 @@
 /**
- * Stem writers. Audio arrives as planar chunks `Float32Array[]` = [channels][frames] at `sampleRate`.
- * - WAV (32-bit float, 24- and 16-bit PCM): our own streaming writer, header patched at the end
- *   (RF64 when the file passes RIFF's 4 GiB, about 3 h 22 min of 32-bit float stereo at 44.1 kHz).
+ * The audio output module: every audio file Stemdeck writes (stems, exports, drag-out files) goes
+ * through a StemWriter made here. Audio arrives as planar chunks `Float32Array[]` =
+ * [channels][frames] at `sampleRate`.
+ * - WAV (32-bit float, 24- and 16-bit PCM): our own streaming writer (samples and header from
+ *   output/wav.ts), header patched at the end (RF64 when the file passes RIFF's 4 GiB, about
+ *   3 h 22 min of 32-bit float stereo at 44.1 kHz).
  * - FLAC (16/24) and MP3 (320 kbit/s CBR, V0 VBR): encoded by ffmpeg from an f32le pipe.
- * Every writer writes a hidden temp file in the target folder; `commit` renames it into place,
- * `abort` deletes it, so a failed or cancelled job leaves nothing that looks finished.
+ * Every writer writes a hidden temp file `.<name>.<token>.part` in the target folder (swept by
+ * removeStaleTempFiles once its writer is gone); `finish` fsyncs it, `commit` renames it into place
+ * and fsyncs the folder, `abort` deletes it, so a failed or cancelled job leaves nothing that looks
+ * finished and a crash after a commit leaves the whole file.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -18,10 +23,25 @@ import { makeDirs } from './make-dirs.js';
 import { ffmpegPath } from './decode.js';
 import { cutToLength, NAME_MAX, TEMP_AFFIX_MAX } from './output/file-names.js';
 import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
-import { buildWavHeader } from './output/wav.js';
+import { buildWavHeader, encodeSamples, type WavSampleFormat } from './output/wav.js';
+import { fsyncDir } from './output/atomic.js';
 
+/** Every audio format Stemdeck writes ('wav' is 32-bit float; the app's API calls it 'wav32f'). */
 export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
 export type OutputFormat = z.infer<typeof OutputFormatSchema>;
+
+/** The app API's audio format names (export, drag-out, library) → OutputFormat. */
+export function outputFormatOf(format: 'wav16' | 'wav24' | 'wav32f' | 'flac' | 'mp3'): OutputFormat {
+  return format === 'wav32f' ? 'wav' : format;
+}
+
+/** ffmpeg's codec arguments of the formats it encodes. */
+const FFMPEG_CODEC: Record<Exclude<OutputFormat, 'wav' | 'wav16' | 'wav24'>, string[]> = {
+  flac: ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac'],
+  flac16: ['-c:a', 'flac', '-sample_fmt', 's16', '-f', 'flac'],
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3'],
+  'mp3-v0': ['-c:a', 'libmp3lame', '-q:a', '0', '-f', 'mp3'],
+};
 
 export function extensionOf(format: OutputFormat): 'wav' | 'flac' | 'mp3' {
   if (format.startsWith('wav')) return 'wav';
@@ -103,29 +123,11 @@ function tempFor(target: string): { path: string; token: string } {
   return { path: path.join(path.dirname(target), `.${name}.${token}.part`), token };
 }
 
-/** Interleaves planar chunks into a reusable buffer. */
-function interleaveF32(planar: Float32Array[], channels: number): Buffer {
-  const n = planar[0].length;
-  const out = Buffer.allocUnsafe(n * channels * 4);
-  const f = new Float32Array(out.buffer, out.byteOffset, n * channels);
-  if (channels === 2) {
-    const l = planar[0];
-    const r = planar[1];
-    for (let i = 0, j = 0; i < n; i++, j += 2) {
-      f[j] = l[i];
-      f[j + 1] = r[i];
-    }
-  } else for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) f[i * channels + c] = planar[c][i];
-  return out;
-}
-
 class WavWriter implements StemWriter {
   readonly tempPath: string;
   private readonly token: string;
   private fd: fsp.FileHandle | null = null;
   private dataBytes = 0;
-  private readonly bytesPerSample: number;
-  private readonly float: boolean;
   private headerBytes = 0;
   private done = false;
 
@@ -133,18 +135,15 @@ class WavWriter implements StemWriter {
     readonly target: string,
     private readonly channels: number,
     private readonly sampleRate: number,
-    bits: 16 | 24 | 32,
+    private readonly format: WavSampleFormat,
   ) {
     ({ path: this.tempPath, token: this.token } = tempFor(target));
-    this.bytesPerSample = bits / 8;
-    this.float = bits === 32;
   }
 
   /** Same length for every size (a JUNK chunk stands where RF64's ds64 goes), so it is patched in place at the end. */
   private header(dataBytes: number): Buffer {
-    return buildWavHeader({ sampleRate: this.sampleRate, channels: this.channels, bits: (this.bytesPerSample * 8) as 16 | 24 | 32, float: this.float }, dataBytes, {
-      reserveDs64: true,
-    });
+    const bits = this.format === 'wav16' ? 16 : this.format === 'wav24' ? 24 : 32;
+    return buildWavHeader({ sampleRate: this.sampleRate, channels: this.channels, bits, float: this.format === 'wav32f' }, dataBytes, { reserveDs64: true });
   }
 
   private async open(): Promise<fsp.FileHandle> {
@@ -162,36 +161,11 @@ class WavWriter implements StemWriter {
 
   async write(planar: Float32Array[]): Promise<void> {
     const fd = await this.open();
-    const C = this.channels;
-    const n = planar[0].length;
-    if (n === 0) return;
-    let buf: Buffer;
-    if (this.float) buf = interleaveF32(planar, C);
-    else if (this.bytesPerSample === 2) {
-      buf = Buffer.allocUnsafe(n * C * 2);
-      const v = new Int16Array(buf.buffer, buf.byteOffset, n * C);
-      for (let i = 0; i < n; i++)
-        for (let c = 0; c < C; c++) {
-          let s = Math.round(planar[c][i] * 32767);
-          s = s > 32767 ? 32767 : s < -32768 ? -32768 : s;
-          v[i * C + c] = s;
-        }
-    } else {
-      buf = Buffer.allocUnsafe(n * C * 3);
-      let o = 0;
-      for (let i = 0; i < n; i++)
-        for (let c = 0; c < C; c++) {
-          let s = Math.round(planar[c][i] * 8388607);
-          s = s > 8388607 ? 8388607 : s < -8388608 ? -8388608 : s;
-          buf[o] = s & 0xff;
-          buf[o + 1] = (s >> 8) & 0xff;
-          buf[o + 2] = (s >> 16) & 0xff;
-          o += 3;
-        }
-    }
+    if (planar[0].length === 0) return;
+    const buf = encodeSamples(this.format, planar);
     try {
       const { bytesWritten } = await fd.write(buf, 0, buf.length, this.headerBytes + this.dataBytes);
-      // R1: write(2) may write part of the buffer when the disk fills up, without an error.
+      // write(2) may write part of the buffer when the disk fills up, without an error.
       if (bytesWritten !== buf.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
     } catch (e) {
       throw fsError(e, this.target);
@@ -205,6 +179,7 @@ class WavWriter implements StemWriter {
       if (this.dataBytes % 2) await fd.write(Buffer.alloc(1), 0, 1, this.headerBytes + this.dataBytes);
       const h = this.header(this.dataBytes);
       await fd.write(h, 0, h.length, 0);
+      await fd.sync();
       await fd.close();
       this.fd = null;
       this.done = true;
@@ -215,11 +190,7 @@ class WavWriter implements StemWriter {
 
   async commit(): Promise<void> {
     if (!this.done) await this.finish();
-    try {
-      await fsp.rename(this.tempPath, this.target);
-    } catch (e) {
-      throw fsError(e, this.target);
-    }
+    await commitTemp(this.tempPath, this.target);
     releaseToken(this.token);
   }
 
@@ -231,6 +202,16 @@ class WavWriter implements StemWriter {
     await fsp.rm(this.tempPath, { force: true }).catch(() => undefined);
     releaseToken(this.token);
   }
+}
+
+/** Renames a finished temp file to its target and fsyncs the folder (the rename itself is durable). */
+async function commitTemp(tempPath: string, target: string): Promise<void> {
+  try {
+    await fsp.rename(tempPath, target);
+  } catch (e) {
+    throw fsError(e, target);
+  }
+  await fsyncDir(path.dirname(target));
 }
 
 /** How an encoder child ended: its exit code, or the signal that killed it, or why it never ran. */
@@ -255,7 +236,8 @@ class FfmpegWriter implements StemWriter {
     readonly target: string,
     private readonly channels: number,
     private readonly sampleRate: number,
-    private readonly format: OutputFormat,
+    private readonly format: keyof typeof FFMPEG_CODEC,
+    private readonly tags: Record<string, string | undefined> = {},
   ) {
     ({ path: this.tempPath, token: this.token } = tempFor(target));
   }
@@ -263,14 +245,7 @@ class FfmpegWriter implements StemWriter {
   private start(): ChildProcessWithoutNullStreams {
     if (this.child) return this.child;
     const { path: ffmpeg } = locateFfmpeg();
-    const codec: string[] =
-      this.format === 'flac'
-        ? ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24', '-f', 'flac']
-        : this.format === 'flac16'
-          ? ['-c:a', 'flac', '-sample_fmt', 's16', '-f', 'flac']
-          : this.format === 'mp3'
-            ? ['-c:a', 'libmp3lame', '-b:a', '320k', '-f', 'mp3']
-            : ['-c:a', 'libmp3lame', '-q:a', '0', '-f', 'mp3'];
+    const meta = Object.entries(this.tags).flatMap(([k, v]) => (v ? ['-metadata', `${k}=${v}`] : []));
     const args = [
       '-hide_banner',
       '-nostdin',
@@ -284,7 +259,8 @@ class FfmpegWriter implements StemWriter {
       String(this.channels),
       '-i',
       'pipe:0',
-      ...codec,
+      ...meta,
+      ...FFMPEG_CODEC[this.format],
       '-y',
       ffmpegPath(this.tempPath),
     ];
@@ -314,7 +290,7 @@ class FfmpegWriter implements StemWriter {
     const child = this.start();
     if (planar[0].length === 0) return;
     if (this.exit) throw this.failure(this.exit);
-    const buf = interleaveF32(planar, this.channels);
+    const buf = encodeSamples('wav32f', planar);
     if (!child.stdin.write(buf)) {
       // backpressure: wait for the pipe to drain or for the encoder to go, whichever comes first
       let onDrain: (() => void) | undefined;
@@ -353,16 +329,18 @@ class FfmpegWriter implements StemWriter {
     child.stdin.end();
     const exit = await this.exited!;
     if (exit.code !== 0 || exit.signal || exit.spawnError) throw this.failure(exit);
+    try {
+      const fh = await fsp.open(this.tempPath, 'r+');
+      await fh.sync().finally(() => fh.close());
+    } catch (e) {
+      throw fsError(e, this.target);
+    }
     this.done = true;
   }
 
   async commit(): Promise<void> {
     if (!this.done) await this.finish();
-    try {
-      await fsp.rename(this.tempPath, this.target);
-    } catch (e) {
-      throw fsError(e, this.target);
-    }
+    await commitTemp(this.tempPath, this.target);
     releaseToken(this.token);
   }
 
@@ -377,17 +355,62 @@ class FfmpegWriter implements StemWriter {
   }
 }
 
-export function createStemWriter(target: string, channels: number, sampleRate: number, format: OutputFormat): StemWriter {
+export function createStemWriter(
+  target: string,
+  channels: number,
+  sampleRate: number,
+  format: OutputFormat,
+  /** Metadata tags (title, artist, album) of the formats that carry them (FLAC, MP3). */
+  tags: Record<string, string | undefined> = {},
+): StemWriter {
   switch (format) {
     case 'wav':
-      return new WavWriter(target, channels, sampleRate, 32);
+      return new WavWriter(target, channels, sampleRate, 'wav32f');
     case 'wav24':
-      return new WavWriter(target, channels, sampleRate, 24);
+      return new WavWriter(target, channels, sampleRate, 'wav24');
     case 'wav16':
-      return new WavWriter(target, channels, sampleRate, 16);
+      return new WavWriter(target, channels, sampleRate, 'wav16');
     default:
-      return new FfmpegWriter(target, channels, sampleRate, format);
+      return new FfmpegWriter(target, channels, sampleRate, format, tags);
   }
+}
+
+/**
+ * Writes streamed planar chunks to `file` (temp + fsync + rename), exactly `frames` long (cut, or
+ * padded with silence); returns the file's size. Exports and drag-out files.
+ */
+export async function writeChunks(
+  file: string,
+  format: OutputFormat,
+  sampleRate: number,
+  channels: number,
+  frames: number,
+  chunks: AsyncIterable<Float32Array[]>,
+  tags: Record<string, string | undefined> = {},
+  signal?: AbortSignal,
+): Promise<number> {
+  const w = createStemWriter(file, channels, sampleRate, format, tags);
+  try {
+    let written = 0;
+    for await (const c of chunks) {
+      if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+      const n = Math.min(c[0].length, frames - written);
+      if (n <= 0) break;
+      await w.write(n === c[0].length ? c : c.map((ch) => ch.subarray(0, n)));
+      written += n;
+    }
+    for (const step = 1 << 15; written < frames; written += step) {
+      const n = Math.min(step, frames - written);
+      await w.write(Array.from({ length: channels }, () => new Float32Array(n)));
+    }
+    if (signal?.aborted) throw new StemdeckError('cancelled', 'Export cancelled.');
+    await w.finish();
+    await w.commit();
+  } catch (e) {
+    await w.abort();
+    throw fsError(e, file);
+  }
+  return (await fsp.stat(file)).size;
 }
 
 /** Writes a whole planar signal to `file` atomically (temp file + rename). */

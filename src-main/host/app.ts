@@ -11,14 +11,31 @@ import os from 'node:os';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { DoctorInfo, DragOutFile, EventName, EventPayload, ExportResult, Handlers, Job, ModelInfo, SeparationSettings, Song } from '../api/contract.js';
-import { StemdeckError } from '../engine/errors.js';
-import { appDataDir, libraryDir, userModelsDir } from '../engine/paths.js';
-import { locateFfmpeg } from '../engine/ffmpeg.js';
-import { isCascadeModel, loadRegistry, manifestFiles, modelProblem, type InstalledModel, type ModelRegistry } from '../engine/registry.js';
-import { exportSong, sweepExportLeftovers, writeChunks, mixdownChunks, type StemFile } from '../engine/export.js';
-import { fileNameWithSuffix, safeFileName, safeFileNameKeepingExtension } from '../engine/output/file-names.js';
-import { createUniqueFolder } from '../engine/output/unique-folder.js';
-import { readWavChunks, readWavInfo } from '../engine/output/wav.js';
+import {
+  StemdeckError,
+  appDataDir,
+  libraryDir,
+  userModelsDir,
+  locateFfmpeg,
+  isCascadeModel,
+  loadRegistry,
+  manifestFiles,
+  modelProblem,
+  exportSong,
+  sweepExportLeftovers,
+  writeChunks,
+  outputFormatOf,
+  mixdownChunks,
+  fileNameWithSuffix,
+  safeFileName,
+  safeFileNameKeepingExtension,
+  createUniqueFolder,
+  readWavChunks,
+  readWavInfo,
+  type InstalledModel,
+  type ModelRegistry,
+  type StemFile,
+} from '../engine/index.js';
 import { Library, hashFile } from '../library/library.js';
 import { EngineHost, type SpawnHost } from './host.js';
 import { SettingsStore } from './settings.js';
@@ -219,12 +236,12 @@ export class App extends EventEmitter<AppEvents> {
       if (req.target === 'mixdown') {
         const info = await readWavInfo(stems[0].file);
         const frames = Math.max(...(await Promise.all(stems.map((s) => readWavInfo(s.file)))).map((i) => i.frames));
-        await writeChunks(file, format, info.sampleRate, 2, frames, mixdownChunks(stems, mixer));
+        await writeChunks(file, outputFormatOf(format), info.sampleRate, 2, frames, mixdownChunks(stems, mixer));
       } else {
         const stem = stems.find((s) => s.name === req.target);
         if (!stem) throw new StemdeckError('invalid-request', `The song has no stem "${req.target}".`);
         const info = await readWavInfo(stem.file);
-        await writeChunks(file, format, info.sampleRate, info.channels, info.frames, readWavChunks(stem.file));
+        await writeChunks(file, outputFormatOf(format), info.sampleRate, info.channels, info.frames, readWavChunks(stem.file));
       }
     }
     const ref = this.guard.refFor(file);

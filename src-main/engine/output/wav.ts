@@ -204,12 +204,17 @@ export function wavHeader(format: WavSampleFormat, sampleRate: number, channels:
   return buildWavHeader(layout, frames * (layout.bits / 8) * channels);
 }
 
-/** Planar → interleaved little-endian samples of the given format (TPDF-free plain rounding, clipped). */
+/**
+ * Planar → interleaved little-endian samples of the given format: the one sample encoder of every
+ * WAV Stemdeck writes (stems, exports, drag-out). Integers: round(x · 2^(bits−1)), clipped to the
+ * format's range — the scale the reader divides by and ffmpeg's float → integer conversion uses, so
+ * k / 2^(bits−1) round-trips exactly. No dither.
+ */
 export function encodeSamples(format: WavSampleFormat, planar: Float32Array[]): Buffer {
   const ch = planar.length;
   const n = planar[0]?.length ?? 0;
   const bps = format === 'wav16' ? 2 : format === 'wav24' ? 3 : 4;
-  const out = Buffer.alloc(n * ch * bps);
+  const out = Buffer.allocUnsafe(n * ch * bps); // every byte is written below
   if (LITTLE_ENDIAN && format === 'wav32f') {
     const v = new Float32Array(out.buffer, out.byteOffset, n * ch);
     for (let c = 0; c < ch; c++) {
