@@ -5,6 +5,25 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+const APP = ['host', 'library', 'api', 'cli', 'shells', 'electron'];
+const from = (...folders) => folders.map((f) => `**/${f}/**`);
+const restrict = (files, group, message, extra = {}) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { ...extra, patterns: [typeof group === 'string' ? { regex: group, message } : { group, message }] }] },
+});
+function layerRules() {
+  return [
+    restrict(['src-main/engine/**/*.ts'], from(...APP), 'The engine is a library: it imports nothing from the app (host, library, API, CLI, shells, Electron). Pass what it needs as options; shared words live in src-main/shared/.', {
+      paths: [{ name: 'electron', message: 'The engine runs without Electron.' }],
+    }),
+    restrict(['src-main/shared/**/*.ts', 'src-main/api/**/*.ts'], from('engine', 'host', 'library', 'cli', 'shells', 'electron'), 'The API contract and shared/ are vocabulary for every side (the renderer too): no engine or app code.'),
+    restrict(['src-main/library/**/*.ts'], from('host', 'cli', 'shells', 'electron'), 'The library uses the engine; the host and shells use the library, not the other way round.'),
+    restrict(['src-main/cli/**/*.ts'], from('host', 'library', 'shells', 'electron'), 'The CLI is a shell over the engine.'),
+    restrict(['src-main/host/app.ts', 'src-main/host/model-handlers.ts'], '/engine/(?!index\\.js$)', "The app uses the engine's public API: import from engine/index.ts (export what you need there)."),
+    restrict(['src-renderer/**/*.ts'], 'src-main/(?!api/|shared/)', 'The renderer sees src-main only through the API contract (src-main/api) and src-main/shared.'),
+  ];
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -52,6 +71,9 @@ export default tseslint.config(
     files: ['src-renderer/**/*.ts', 'src-main/api/client.ts', 'src-main/electron/preload.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  // Layers point one way (README, Layout): engine ← library ← host ← shells; the API contract and
+  // shared/ are vocabulary every side may use; the renderer sees src-main only through them.
+  ...layerRules(),
   {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },

@@ -44,7 +44,6 @@ export { availableProviders, defaultThreads, type ProviderReport, type Provider 
 export { getRunner, acquireRunner, releaseRunners, residentRunners, type Runner, type RunnerOptions, type ModelGraph } from './runner.js';
 export {
   separateFile,
-  SeparateRequestSchema,
   type SeparateOptions,
   type SeparationResult,
   type SeparationProgress,

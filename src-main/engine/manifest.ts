@@ -19,15 +19,13 @@
  * (CascadeManifestSchema; engine cascade.ts): no files, segment or tensors of its own.
  */
 import { z } from 'zod';
+import { StemNameSchema, ModelIdSchema } from '../shared/vocabulary.js';
 
-export const StemNameSchema = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'stem names are lower-case words');
-export const ModelIdSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/);
+// shared with the app's API (one definition, src-main/shared/vocabulary.ts)
+export { StemNameSchema, ModelIdSchema, DeviceSchema, type Device } from '../shared/vocabulary.js';
 
 export const IoFamilySchema = z.enum(['waveform', 'complex-spectrogram', 'magnitude-mask', 'htdemucs', 'mdx-net']);
 export type IoFamily = z.infer<typeof IoFamilySchema>;
-
-export const DeviceSchema = z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']);
-export type Device = z.infer<typeof DeviceSchema>;
 
 export const StftParamsSchema = z.object({
   nFft: z.number().int().positive(),

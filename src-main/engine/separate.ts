@@ -14,9 +14,8 @@
  * over a cascade's stages, which may overlap), for the overhead ratio.
  */
 import path from 'node:path';
-import { z } from 'zod';
 import { StemdeckError, type StemdeckWarning } from './errors.js';
-import { DeviceSchema, type Device } from './manifest.js';
+import type { Device } from './manifest.js';
 import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio, type AudioInfo, type DecodeReport } from './decode.js';
 import { countNonFinite } from './screen.js';
 import { fftReady } from './fft.js';
@@ -27,7 +26,7 @@ import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterCon
 import { checkPlanOptions, planSeparation, type SeparationPlan, type StagePlan } from './plan.js';
 import { cascadeStream, checkAbort, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
 import { prepareSongFolder, StemSink } from './sink.js';
-import { OutputFormatSchema, type OutputFormat } from './writers.js';
+import type { OutputFormat } from './writers.js';
 
 export interface SeparationProgress {
   stage: 'decode' | 'separate' | 'write';
@@ -70,18 +69,6 @@ export interface SeparateOptions {
   /** Run ONNX Runtime in a worker thread (default true; runner.ts says why). */
   ortWorker?: boolean;
 }
-
-export const SeparateRequestSchema = z.object({
-  input: z.string().min(1),
-  outDir: z.string().min(1),
-  model: z.string().min(1).optional(),
-  format: OutputFormatSchema.default('wav'),
-  stems: z.array(z.string()).optional(),
-  device: DeviceSchema.optional(),
-  threads: z.number().int().positive().optional(),
-  overlap: z.number().min(0).max(0.9).optional(),
-  residual: z.boolean().optional(),
-});
 
 export interface SeparationResult {
   model: string;

@@ -28,7 +28,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { StemdeckError } from '../errors.js';
-import { CascadeManifestSchema, StemNameSchema, parseOnnxManifest, type CascadeManifest, type OnnxModelManifest } from '../manifest.js';
+import { CascadeManifestSchema, ModelIdSchema, StemNameSchema, parseOnnxManifest, type CascadeManifest, type OnnxModelManifest } from '../manifest.js';
 import { userModelsDir } from '../paths.js';
 import { ort } from '../onnx.js';
 import {
@@ -59,7 +59,7 @@ export interface OnnxIo {
 
 /** Parameters the user may give (CLI flags / the app's import dialog). */
 export const ImportParamsSchema = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).optional(),
+  id: ModelIdSchema.optional(),
   name: z.string().min(1).optional(),
   /** MDX-Net: the model's n_fft (4096–16384). Required unless UVR's table knows the file. */
   nFft: z.number().int().min(256).max(32768).optional(),
@@ -274,6 +274,7 @@ function slug(file: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 101) // ModelIdSchema's length cap
     .replace(/-+$/, '');
   return base || 'imported-model';
 }
