@@ -412,6 +412,8 @@ export const methods = {
   'library.delete': { params: BySong, result: Ok },
   /** Deletes a song's stems to free disk space; the entry (title, waveform, mixer) stays and can be separated again. */
   'library.deleteStems': { params: BySong, result: Ok },
+  /** Queues a song whose stems were deleted for separation again, from the file it was separated from, with its model and overlap. */
+  'library.separateAgain': { params: BySong, result: JobSchema },
   /** Disk use of the library: every song folder together. */
   'library.usage': { params: Empty, result: z.strictObject({ totalBytes: z.number().int().nonnegative(), songs: z.number().int().nonnegative() }) },
   'library.search': { params: z.strictObject({ query: z.string().max(200) }), result: z.array(SongSummarySchema) },

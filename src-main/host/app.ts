@@ -327,6 +327,24 @@ export class App extends EventEmitter<AppEvents> {
     return { jobs, existing, refused };
   }
 
+  /**
+   * A song whose stems were deleted, queued again from the file it was separated from (the path
+   * the app recorded in its song.json, so no new choice of the file is needed) with its model and
+   * overlap; the same content and settings give the same song id, so it takes the entry's place.
+   */
+  async separateAgain(id: string): Promise<Job> {
+    const song = this.library.get(id);
+    if (!song.stemsDeletedAt) throw new StemdeckError('invalid-request', `The stems of "${song.title}" are in the library; there is nothing to separate again.`);
+    const missing = (why: string) =>
+      new StemdeckError('input-missing', `${song.source.name} ${why}, so it cannot be separated again from there. Open the file again to separate it.`);
+    const st = await fs.stat(song.source.path).catch(() => null);
+    if (!st?.isFile()) throw missing('is not where it was separated from any more');
+    const { hash, bytes } = await hashFile(song.source.path);
+    if (hash !== song.source.hash) throw missing('has changed since it was separated');
+    const settings = await this.resolveSettings({ model: song.settings.model, overlap: song.settings.overlap });
+    return this.host.enqueue({ path: song.source.path, name: song.source.name, hash, bytes }, settings);
+  }
+
   private userError(e: unknown): { code: StemdeckError['code']; message: string } {
     const err = errorOf(e);
     return { ...err, message: this.userText(err.message) };
@@ -408,6 +426,7 @@ export class App extends EventEmitter<AppEvents> {
         return { ok: true as const };
       },
       'library.usage': () => this.library.usage(),
+      'library.separateAgain': async ({ id }) => this.userJob(await this.separateAgain(id)),
       'library.saveMixer': async ({ id, mixer }) => {
         await this.library.saveMixer(id, mixer);
         this.send('library', { change: 'updated', songId: id });

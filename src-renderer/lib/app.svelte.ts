@@ -141,15 +141,12 @@ class AppState {
     }
   }
 
-  /** Separates a song whose stems were deleted again, with the model and overlap it had. */
-  async separateAgain(song: { source: { path: string }; settings: { model: string; overlap: number | null } }): Promise<boolean> {
-    const res = await this.guard('mixer', () =>
-      this.api!.call('files.open', { paths: [song.source.path], settings: { model: song.settings.model, overlap: song.settings.overlap, device: this.settings.device } }),
-    );
-    if (!res) return false;
-    for (const j of res.jobs) if (!this.jobs.some((x) => x.id === j.id)) this.jobs = [...this.jobs, j];
-    for (const r of res.refused) this.notify('mixer', `${r.path.split(/[\\/]/).pop()}: ${r.error.message} Open the file again to separate it.`);
-    return res.jobs.length > 0;
+  /** Queues a song whose stems were deleted for separation again (its file, model and overlap). */
+  async separateAgain(songId: string): Promise<boolean> {
+    const job = await this.guard('mixer', () => this.api!.call('library.separateAgain', { id: songId }));
+    if (!job) return false;
+    if (!this.jobs.some((x) => x.id === job.id)) this.jobs = [...this.jobs, job];
+    return true;
   }
 
   /** Dropped or chosen File objects: made openable through the API, then opened. */

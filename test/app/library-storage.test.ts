@@ -78,13 +78,34 @@ test('library format, disk use per song and in total, delete stems and separate 
     try {
       assert.ok(app2.library.get(a).stemsDeletedAt);
       assert.equal((await app2.handlers()['library.usage']!({}, ctx)).songs, 2);
-      // separating the same file again is a new job (not "already in the library") and restores the stems
-      const again = await separate(app2, path.join(dir, 'a.wav'));
-      assert.equal(again, a, 'the same song entry');
+      // Separate again: from the file it was separated from (no new choice of it after the
+      // restart), a new job (not "already in the library") into the same entry
+      const queued = await app2.handlers()['library.separateAgain']!({ id: a }, ctx);
+      const done = await waitJobEnd(app2, queued.id);
+      assert.equal(done.status, 'done', JSON.stringify(done.error));
+      assert.equal(done.songId, a, 'the same song entry');
+      await assert.rejects(
+        async () => app2.handlers()['library.separateAgain']!({ id: a }, ctx),
+        (e: Error & { code?: string }) => e.code === 'invalid-request',
+        'a song with its stems has nothing to separate again',
+      );
       const restored = app2.library.get(a);
       assert.equal(restored.stemsDeletedAt, undefined);
       assert.ok(fs.existsSync(path.join(app2.library.songDir(a), restored.stems[0].file)));
       assert.equal((await stemInfo2(app2, a)).bitsPerSample, 16, 'separated again in the current library format');
+
+      // a source that changed since (or is gone) is named with what to do
+      await app2.handlers()['library.deleteStems']!({ id: b }, ctx);
+      fs.appendFileSync(path.join(dir, 'b.wav'), Buffer.alloc(16));
+      await assert.rejects(
+        async () => app2.handlers()['library.separateAgain']!({ id: b }, ctx),
+        (e: Error & { code?: string }) => e.code === 'input-missing' && /b\.wav has changed since.*Open the file again/.test(e.message),
+      );
+      fs.rmSync(path.join(dir, 'b.wav'));
+      await assert.rejects(
+        async () => app2.handlers()['library.separateAgain']!({ id: b }, ctx),
+        (e: Error & { code?: string }) => e.code === 'input-missing' && /b\.wav is not where it was separated from/.test(e.message),
+      );
     } finally {
       await app2.stop();
     }

@@ -107,6 +107,12 @@ test('library disk use, stems deleted in the mixer, long title, scroll bar, fade
     assert.match(msg, /were deleted to free disk space/);
     assert.match(msg, /Separate again/);
     assert.doesNotMatch(msg, /could not be opened/);
+    // Separate again: back to the library, the job runs, the entry has its stems again
+    const [btn] = await page.$$('xpath/.//button[contains(., "Separate again")]');
+    await btn.click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=stems-deleted]'));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=song-stems-deleted]').length === 0, { timeout: 60_000 });
+    assert.equal(app.library.get(ids[0]).stemsDeletedAt, undefined);
     await page.close();
   } finally {
     await browser.close();
