@@ -1,10 +1,9 @@
 // electron-vite: `npm run build` → out/main (main process + engine host worker, ESM),
-// out/preload (sandboxed preload, CommonJS), out/renderer (the Svelte renderer, same build as
-// `npm run build:renderer`, which the browser shell serves).
+// out/preload (sandboxed preload, CommonJS), out/renderer (the Svelte renderer: the one build of
+// vite.renderer.config.ts, which `npm run build:renderer` makes for the browser shell).
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
-import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { fileURLToPath } from 'node:url';
-import { quietDependencyAnnotations } from './vite.renderer.config.js';
+import { quietDependencyAnnotations, rendererConfig } from './vite.renderer.config.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -37,16 +36,9 @@ export default defineConfig({
       },
     },
   },
-  renderer: {
-    root: here('./src-renderer'),
-    base: './',
-    plugins: [svelte()],
-    resolve: { extensions: ['.ts', '.js', '.svelte', '.json'] },
-    build: {
-      outDir: here('./out/renderer'),
-      emptyOutDir: true,
-      target: 'chrome120',
-      rollupOptions: { input: here('./src-renderer/index.html'), onwarn: quietDependencyAnnotations },
-    },
-  },
+  // the same renderer build as `npm run build:renderer` (vite.renderer.config.ts), from its HTML entry
+  renderer: (() => {
+    const r = rendererConfig();
+    return { ...r, build: { ...r.build, rollupOptions: { ...r.build.rollupOptions, input: here('./src-renderer/index.html') } } };
+  })(),
 });
