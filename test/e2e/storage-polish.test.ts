@@ -113,6 +113,13 @@ test('library disk use, stems deleted in the mixer, long title, scroll bar, fade
     await page.waitForFunction(() => !document.querySelector('[data-testid=stems-deleted]'));
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=song-stems-deleted]').length === 0, { timeout: 60_000 });
     assert.equal(app.library.get(ids[0]).stemsDeletedAt, undefined);
+
+    // Settings → Library format: each choice says what a minute of stems takes; the choice is remembered
+    const options = await page.$$eval('[data-testid=library-format] option', (os) => os.map((o) => (o as HTMLOptionElement).innerText));
+    assert.deepEqual(options, ['32-bit float WAV (as separated) · 42.3 MB/min', '24-bit WAV · 31.8 MB/min', '16-bit WAV (CD quality) · 21.2 MB/min']); // 2 stems
+    await page.select('[data-testid=library-format]', 'wav16');
+    for (let i = 0; i < 50 && app.settings.get().libraryFormat !== 'wav16'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(app.settings.get().libraryFormat, 'wav16');
     await page.close();
   } finally {
     await browser.close();
