@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — speed and memory of every installed model: the bundled ones, then every model
  * in the user's models folder (catalogue downloads such as HTDemucs or UVR MDX-Net, imports,
- * cascades), so users see what a download costs on their CPU (issue 7, 13). Not part of `npm test`.
+ * cascades), so users see what a download costs on their CPU. Not part of `npm test`.
  *
  *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--model ID|PATH]… [--batch N] [--threads N]
  *                    [--parallel-stages] [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
@@ -19,7 +19,7 @@
  *   realtimeFactor    song seconds / endToEndSeconds
  *   peakRssMB         VmHWM of the child, MiB
  * plus the mixer's time to first audio after opening a separated song (the real renderer in headless
- * Chromium via A2's test/e2e/chromium.ts; null with a note when it cannot run), a PNG chart in bench-results/
+ * Chromium via test/e2e/chromium.ts; null with a note when it cannot run), a PNG chart in bench-results/
  * and a detailed JSON (load averages, batch memory series) next to it.
  *
  * `--json` prints exactly {"models":[{id, realtimeFactor, inferenceSeconds, endToEndSeconds,
@@ -269,14 +269,14 @@ async function runChild(
   }
 }
 
-// ─── time to first audio (A2's renderer in headless Chromium) ──────────────────────
+// ─── time to first audio (the renderer in headless Chromium) ──────────────────────
 
 /**
  * Opens a separated song in the real mixer and measures open → first audible output, as the
  * renderer itself reports it (MixerView: window.__stemdeckMixer.timings.firstAudioMs, measured
  * from the click that opens the song to the first non-zero master level). The song is separated
  * through the app (browser shell + engine host, the given model), the renderer is built with
- * vite into a temp dir, Chromium is launched by A2's test/e2e/chromium.ts. Play is clicked as soon
+ * vite into a temp dir, Chromium is launched by test/e2e/chromium.ts. Play is clicked as soon
  * as the mixer shows (no hover prefetch), so this is the cold figure.
  */
 async function timeToFirstAudio(song: string, modelId: string): Promise<{ ms: number | null; note: string }> {

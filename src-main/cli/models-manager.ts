@@ -1,5 +1,5 @@
 /**
- * `stemdeck models install|import|remove` (M1, model manager) and the catalogue part of
+ * `stemdeck models install|import|remove` (the model manager) and the catalogue part of
  * `models list`. Hooked into E2's `models` command (./models.ts) by addModelManagerCommands.
  *
  *   stemdeck models install <id> [--accept-terms] [--json]   download + verify + install

@@ -1,10 +1,8 @@
 /**
  * `stemdeck models …`. This file defines the `models` command and `models list`.
  *
- * M1 (model manager): add `models install|import|remove` in your own file, e.g.
- * src-main/cli/models-manager.ts exporting `addModelManagerCommands(models: Command): void`,
- * and call it at the marked line in registerModelsCommand below (one import + one line).
- * Use the helpers of ./output.js (printJson, error, errorMessage) so errors look the same.
+ * `models install|import|remove` live in ./models-manager.ts (`addModelManagerCommands`), called
+ * at the marked line in registerModelsCommand below. Use the helpers of ./output.js (printJson, error, errorMessage) so errors look the same.
  */
 import type { Command } from 'commander';
 import { EXIT, error, errorMessage, table, warn } from './output.js';
@@ -101,6 +99,6 @@ export function registerModelsCommand(program: Command): Command {
       }
     });
 
-  addModelManagerCommands(models); // M1: install/import/remove (./models-manager.ts)
+  addModelManagerCommands(models); // install/import/remove (./models-manager.ts)
   return models;
 }

@@ -147,7 +147,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
     try {
       model = registry.get(id);
     } catch (e) {
-      // M1: a bare .onnx without a manifest: detect its contract (HTDemucs / UVR MDX-Net) in memory.
+      // a bare .onnx without a manifest: detect its contract (HTDemucs / UVR MDX-Net) in memory.
       if (!/\.onnx$/i.test(id) || !(await import('node:fs')).existsSync(id)) throw e;
       model = await (await import('../engine/models/import.js')).modelForOnnxFile(id);
     }

@@ -1,5 +1,5 @@
 /**
- * Evaluation of a separation model on real multitrack music (issue 4 §3), used by `stemdeck eval`.
+ * Evaluation of a separation model on real multitrack music used by `stemdeck eval`.
  *
  * Dataset layouts (found recursively, up to 3 folder levels, sorted by path):
  * - MUSDB18-style `*.stem.mp4`: audio streams 0 mixture, 1 drums, 2 bass, 3 other, 4 vocals;

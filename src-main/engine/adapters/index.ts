@@ -1,6 +1,6 @@
 /**
  * Adapter registry keyed by manifest `io` family. The engine's own families are registered
- * here; third-party contracts register themselves from their modules (M1: ./htdemucs.ts and
+ * here; third-party contracts register themselves from their modules (./htdemucs.ts and
  * ./mdx.ts call `registerAdapter('htdemucs', factory)` / `registerAdapter('mdx-net', factory)` at
  * import time; `loadOptionalAdapters` imports them before a separation).
  */
@@ -29,7 +29,7 @@ registerAdapter('magnitude-mask', (model, ctx) => new MagnitudeMaskAdapter(model
 let optionalLoaded: Promise<void> | null = null;
 
 /**
- * Imports the third-party adapters (M1: htdemucs.ts, mdx.ts), which register themselves.
+ * Imports the third-party adapters (htdemucs.ts, mdx.ts), which register themselves.
  * Dynamic (not static) imports because those modules import this one: a static cycle would run
  * their registerAdapter() before `factories` exists. Literal specifiers so bundlers include them.
  */
