@@ -75,7 +75,7 @@ def separate_segments(model, mix: np.ndarray, overlap: float = 0.25, refine: tup
     """Whole-track separation with fixed segments, linear cross-fades, optional per-segment
     ratio-mask refine (n_fft, hop) as the engine does it. mix [2, T] → [S, 2, T]."""
     N = model.segment
-    hop = int(N * (1 - overlap))
+    hop = max(1, N - int(np.floor(N * overlap + 0.5)))   # the engine's stride: N − Math.round(N·overlap)
     T = mix.shape[-1]
     n_seg = max(1, int(np.ceil(max(0, T - N) / hop)) + 1)
     padded = np.zeros((2, (n_seg - 1) * hop + N), np.float32)

@@ -15,9 +15,9 @@ import { tempDir } from './helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PY = '/usr/bin/python3';
-// Segment samples: with overlap 0.25 both strides are 750. (Where N·overlap is not whole they
-// differ: validate.py int(N·(1 − overlap)), the engine N − round(N·overlap); N = 1001 fails here.)
-const N = 1000;
+// Segment samples: N·overlap = 250.25 is not whole, so both must round the overlap the same way
+// (the engine: stride = N − Math.round(N·overlap); validate.py's int(N·(1 − overlap)) gave 750 ≠ 751).
+const N = 1001;
 const T = 3457; // not a whole number of strides: the last segment is zero-padded
 const OVERLAP = 0.25;
 
