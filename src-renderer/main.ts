@@ -19,6 +19,7 @@ async function tokenProblem(): Promise<'missing' | 'expired' | null> {
   const r = await fetch('/api/doctor.info', { method: 'POST', headers: { 'x-stemdeck-token': token, 'content-type': 'application/json' }, body: '{}' }).catch(
     () => null,
   );
+  await r?.text().catch(() => undefined); // read the body: an unread one keeps the request open
   return r?.status === 401 ? 'expired' : null;
 }
 
