@@ -29,7 +29,12 @@ function lcgInput(n: number, seed: number, amplitude: number): Float32Array {
 }
 
 /** Our own bundled models stay ≤ 12 MB; Deezer's Spleeter ships its original fp32 weights (both U-Nets, or the vocals one). */
-const SIZE_LIMIT_BYTES: Record<string, number> = { 'spleeter-2stems': 80 * 1024 * 1024, 'spleeter-vocals': 40 * 1024 * 1024 };
+// Spleeter-sized U-Nets (Deezer's weights, or the SC U-Net transferred from them) are 9.8 M parameters per net in fp32.
+const SIZE_LIMIT_BYTES: Record<string, number> = {
+  'spleeter-2stems': 80 * 1024 * 1024,
+  'spleeter-vocals': 40 * 1024 * 1024,
+  'scunet-spleeter-v1': 40 * 1024 * 1024,
+};
 
 const ids = existsSync(modelsDir)
   ? readdirSync(modelsDir).filter((d) => existsSync(path.join(modelsDir, d, 'parity.json')))
