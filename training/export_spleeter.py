@@ -27,7 +27,6 @@ import os
 import sys
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,21 +55,6 @@ VOCALS_DESCRIPTION = ("Deezer's Spleeter 2stems, vocals U-Net only (Jansson et a
                       "Deezer's original weights, converted to ONNX; 9.8 M parameters.")
 
 
-def unet_mask(net, x):
-    """The sigmoid mask of a SpleeterUNet (its forward() without the final · input)."""
-    h, pre = x, []
-    for conv, bn in zip(net.enc_conv, net.enc_bn):
-        c = conv(F.pad(h, (1, 2, 1, 2)))
-        pre.append(c)
-        h = F.leaky_relu(bn(c), 0.2)
-    h = pre[-1]
-    n = len(net.dec_conv)
-    for i, (deconv, bn) in enumerate(zip(net.dec_conv, net.dec_bn)):
-        u = bn(F.relu(deconv(h)[:, :, 1:-2, 1:-2]))
-        h = torch.cat([pre[-2 - i], u], dim=1) if i < n - 1 else u
-    return torch.sigmoid(net.last(h))
-
-
 class SpleeterVocalsOnly(Spleeter2Stems):
     """Only the vocals U-Net: vocals mask = its sigmoid mask, accompaniment = 1 − vocals."""
 
@@ -83,7 +67,7 @@ class SpleeterVocalsOnly(Spleeter2Stems):
         return self
 
     def low_band_masks(self, x):
-        mv = unet_mask(self.vocals, x)
+        mv = self.vocals.mask(x)
         return mv, 1 - mv
 
 

@@ -28,7 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .base import SeparationModel
-from .spleeter import CHUNK_FRAMES, DEC_CHANNELS, ENC_CHANNELS, EPS, HOP, MODEL_BINS, N_FFT, SpleeterUNet
+from .spleeter import (CHUNK_FRAMES, ENC_CHANNELS, EPS, HOP, MODEL_BINS, N_FFT, SpleeterUNet, build_trunk,
+                       trunk_features)
 
 MULTIPLE = 2 ** len(ENC_CHANNELS)   # 64: the time axis must divide by the 6 stride-2 levels
 
@@ -54,20 +55,8 @@ class SpleeterSCUNet(SeparationModel):
         super().__init__(stems=stems, segment=seg, channels=audio_channels, n_fft=N_FFT, hop=HOP,
                          bins=N_FFT // 2 + 1)
         c, s = audio_channels, len(self.stems)
-        self.enc_conv = nn.ModuleList()
-        self.enc_bn = nn.ModuleList()
-        cin = c
-        for ch in ENC_CHANNELS:
-            self.enc_conv.append(nn.Conv2d(cin, ch, 5, stride=2))
-            self.enc_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
-            cin = ch
-        self.dec_conv = nn.ModuleList()
-        self.dec_bn = nn.ModuleList()
-        dec = list(DEC_CHANNELS[:-1]) + [s]          # the last decoder layer: one map per source
-        for i, ch in enumerate(dec):
-            self.dec_conv.append(nn.ConvTranspose2d(cin, ch, 5, stride=2))
-            self.dec_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
-            cin = ch + (ENC_CHANNELS[-2 - i] if i < len(dec) - 1 else 0)
+        # Spleeter's U-Net, its last decoder layer with one map per source
+        self.enc_conv, self.enc_bn, self.dec_conv, self.dec_bn = build_trunk(c, last_channels=s)
         self.last = nn.Conv2d(s, s * c, 4, dilation=2, padding=3, groups=s)
         self.dropout = nn.Dropout(0.4)   # the SC U-Net's dropout, on the first 3 decoder layers (as Jansson)
         self.top_bins = top_bins
@@ -80,21 +69,10 @@ class SpleeterSCUNet(SeparationModel):
         b, c, t, f = x.shape
         pt = (-t) % MULTIPLE
         xp = F.pad(x, (0, 0, 0, pt)) if pt else x
-        h, pre = xp, []
-        for conv, bn in zip(self.enc_conv, self.enc_bn):
-            z = conv(F.pad(h, (1, 2, 1, 2)))
-            pre.append(z)
-            h = F.leaky_relu(bn(z), 0.2)
-        h = pre[-1]
-        n = len(self.dec_conv)
-        for i, (deconv, bn) in enumerate(zip(self.dec_conv, self.dec_bn)):
-            u = bn(F.relu(deconv(h)[:, :, 1:-2, 1:-2]))
-            if i < 3:
-                u = self.dropout(u)
-            h = torch.cat([pre[-2 - i], u], dim=1) if i < n - 1 else u
+        h = trunk_features(self, xp, self.dropout)
         mask = torch.sigmoid(self.last(h))                       # [B, S·C, Tp, F]
         if pt:
-            mask, xp = mask[:, :, :t], xp[:, :, :t]
+            mask = mask[:, :, :t]
         s = len(self.stems)
         return mask.reshape(b, s, c, t, f) * x.unsqueeze(1)
 

@@ -39,42 +39,57 @@ CHUNK_FRAMES = 512
 N_FFT, HOP = 4096, 1024
 
 
+def build_trunk(in_channels, last_channels=1):
+    """Jansson's U-Net layers up to its last conv, as ModuleLists (enc_conv, enc_bn, dec_conv, dec_bn);
+    the last decoder layer has `last_channels` maps (Spleeter: 1, one source)."""
+    enc_conv, enc_bn, dec_conv, dec_bn = nn.ModuleList(), nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+    cin = in_channels
+    for ch in ENC_CHANNELS:
+        enc_conv.append(nn.Conv2d(cin, ch, 5, stride=2))
+        enc_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
+        cin = ch
+    dec = list(DEC_CHANNELS[:-1]) + [last_channels]
+    for i, ch in enumerate(dec):
+        dec_conv.append(nn.ConvTranspose2d(cin, ch, 5, stride=2))
+        dec_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
+        cin = ch + (ENC_CHANNELS[-2 - i] if i < len(dec) - 1 else 0)
+    return enc_conv, enc_bn, dec_conv, dec_bn
+
+
+def trunk_features(net, x, dropout=None):
+    """The U-Net of `net` (its enc_conv/enc_bn/dec_conv/dec_bn, see build_trunk) up to its last conv:
+    x [B, C, T, F] (T, F multiples of 64) → the last decoder layer's output [B, last_channels, T, F].
+    `dropout` (training only) follows the first three decoder layers, as in Jansson et al."""
+    h, pre = x, []
+    for conv, bn in zip(net.enc_conv, net.enc_bn):
+        c = conv(F.pad(h, (1, 2, 1, 2)))
+        pre.append(c)
+        h = F.leaky_relu(bn(c), 0.2)
+    h = pre[-1]                      # the decoder starts from conv6's pre-activation output
+    n = len(net.dec_conv)
+    for i, (deconv, bn) in enumerate(zip(net.dec_conv, net.dec_bn)):
+        u = bn(F.relu(deconv(h)[:, :, 1:-2, 1:-2]))
+        if dropout is not None and i < 3:
+            u = dropout(u)
+        h = torch.cat([pre[-2 - i], u], dim=1) if i < n - 1 else u
+    return h
+
+
 class SpleeterUNet(nn.Module):
     """One source's U-Net: [B, 2, T, F] magnitudes → [B, 2, T, F] estimated magnitudes (mask · input).
     T and F must be multiples of 64."""
 
     def __init__(self, in_channels=2):
         super().__init__()
-        self.enc_conv = nn.ModuleList()
-        self.enc_bn = nn.ModuleList()
-        cin = in_channels
-        for ch in ENC_CHANNELS:
-            self.enc_conv.append(nn.Conv2d(cin, ch, 5, stride=2))
-            self.enc_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
-            cin = ch
-        self.dec_conv = nn.ModuleList()
-        self.dec_bn = nn.ModuleList()
-        for i, ch in enumerate(DEC_CHANNELS):
-            self.dec_conv.append(nn.ConvTranspose2d(cin, ch, 5, stride=2))
-            self.dec_bn.append(nn.BatchNorm2d(ch, eps=1e-3))
-            skip = ENC_CHANNELS[-2 - i] if i < len(DEC_CHANNELS) - 1 else 0
-            cin = ch + skip
+        self.enc_conv, self.enc_bn, self.dec_conv, self.dec_bn = build_trunk(in_channels)
         self.last = nn.Conv2d(1, in_channels, 4, dilation=2, padding=3)
 
+    def mask(self, x):
+        """Its sigmoid mask, [B, 2, T, F] in 0…1."""
+        return torch.sigmoid(self.last(trunk_features(self, x)))
+
     def forward(self, x):
-        h = x
-        pre = []
-        for conv, bn in zip(self.enc_conv, self.enc_bn):
-            c = conv(F.pad(h, (1, 2, 1, 2)))
-            pre.append(c)
-            h = F.leaky_relu(bn(c), 0.2)
-        h = pre[-1]                      # the decoder starts from conv6's pre-activation output
-        for i, (deconv, bn) in enumerate(zip(self.dec_conv, self.dec_bn)):
-            u = deconv(h)[:, :, 1:-2, 1:-2]
-            u = bn(F.relu(u))
-            h = torch.cat([pre[-2 - i], u], dim=1) if i < len(DEC_CHANNELS) - 1 else u
-        mask = torch.sigmoid(self.last(h))
-        return mask * x
+        return self.mask(x) * x
 
     def load_tf(self, tensors, index):
         """Load the `index`-th U-Net (0 = vocals, 1 = accompaniment) of a Spleeter checkpoint dict
