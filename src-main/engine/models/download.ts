@@ -30,6 +30,7 @@ import { StemdeckError, isStemdeckError } from '../errors.js';
 import { userModelsDir } from '../paths.js';
 import { type CatalogueEntry, type Contract, manifestForEntry } from './catalogue.js';
 import { isCascade, type ModelManifest, type OnnxModelManifest } from '../manifest.js';
+import { processAlive } from '../output/temp-tokens.js';
 
 export type DownloadStage = 'checking' | 'downloading' | 'verifying' | 'installing' | 'done';
 
@@ -368,15 +369,6 @@ export async function installCatalogueModel(
     return await installUnlocked(entry, opts, modelsDir, probe);
   } finally {
     await fs.rm(lock, { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -22,7 +22,8 @@ export function releaseToken(token: string): void {
 /** Matches a token inside a name (one capture group: the token). */
 export const TOKEN_PATTERN = '(\\d+-[0-9a-f]{8})';
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` runs (EPERM: it runs under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
