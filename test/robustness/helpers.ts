@@ -67,6 +67,24 @@ export interface Wav {
   data: Float32Array[];
 }
 
+/** Overwrites samples of a 32-bit float WAV in place: [interleaved sample index, value] pairs
+ * (stereo: index = frame·2 + channel). For planting NaN/Inf samples in a real file. */
+export function writeFloatSamples(file: string, samples: Iterable<readonly [number, number]>): void {
+  const b = fs.readFileSync(file);
+  let data = -1;
+  for (let off = 12; off + 8 <= b.length; ) {
+    const size = b.readUInt32LE(off + 4);
+    if (b.toString('ascii', off, off + 4) === 'data') {
+      data = off + 8;
+      break;
+    }
+    off += 8 + size + (size & 1);
+  }
+  if (data < 0) throw new Error(`${file}: no data chunk`);
+  for (const [index, value] of samples) b.writeFloatLE(value, data + index * 4);
+  fs.writeFileSync(file, b);
+}
+
 /** Minimal RIFF/WAVE reader (PCM 16/24/32, float 32, WAVE_FORMAT_EXTENSIBLE). */
 export function readWav(file: string): Wav {
   const b = fs.readFileSync(file);

@@ -11,7 +11,7 @@ import { App } from '../../src-main/host/app.js';
 import { StemdeckError } from '../../src-main/engine/errors.js';
 import { canRetry } from '../../src-main/shared/retry.js';
 import { ffmpeg, isolatedHome, makeSong, tempDir, waitJobEnd } from '../app/helpers.js';
-import { allFinite, readWav, truncate } from './helpers.js';
+import { allFinite, readWav, truncate, writeFloatSamples } from './helpers.js';
 
 let app: App;
 let media = '';
@@ -51,11 +51,7 @@ test('NaN samples: the job is done with a warning the user sees, and the song\'s
   // to 32-bit float, then 5 NaN samples
   const f32 = path.join(media, 'poisoned.wav');
   ffmpeg(['-i', src, '-c:a', 'pcm_f32le', f32]);
-  const b = fs.readFileSync(f32);
-  let data = 12;
-  while (b.toString('ascii', data, data + 4) !== 'data') data += 8 + b.readUInt32LE(data + 4);
-  for (const k of [100, 5000, 9999, 30_000, 80_001]) b.writeFloatLE(NaN, data + 8 + k * 4);
-  fs.writeFileSync(f32, b);
+  writeFloatSamples(f32, [100, 5000, 9999, 30_000, 80_001].map((k) => [k, NaN] as const));
 
   const job = await run(f32);
   assert.equal(job.status, 'done', JSON.stringify(job.error));

@@ -4,19 +4,14 @@
 // still done.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { identityWaveform, listFiles, makeTone, tempDir, truncate } from './helpers.js';
+import { identityWaveform, listFiles, makeTone, tempDir, truncate, writeFloatSamples } from './helpers.js';
 import { stemdeck } from './cli-run.js';
 
 /** A 1.5-s float WAV with 3 NaN samples. */
 function poisonedWav(dir: string): string {
   const f = makeTone(path.join(dir, 'poisoned.wav'), 1.5, { codec: ['-c:a', 'pcm_f32le'] });
-  const b = fs.readFileSync(f);
-  let data = 12;
-  while (b.toString('ascii', data, data + 4) !== 'data') data += 8 + b.readUInt32LE(data + 4);
-  for (const k of [10, 2000, 40_001]) b.writeFloatLE(NaN, data + 8 + k * 4);
-  fs.writeFileSync(f, b);
+  writeFloatSamples(f, [10, 2000, 40_001].map((k) => [k, NaN] as const));
   return f;
 }
 

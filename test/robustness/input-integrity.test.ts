@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { separateFile } from '../../src-main/engine/index.js';
 import { StemdeckError, type StemdeckErrorCode } from '../../src-main/engine/errors.js';
-import { allFinite, assertNothingLeft, ffmpeg, identityWaveform, listFiles, makeTone, readWav, rms, tempDir, truncate, tryMountTmpfs, useTempHome } from './helpers.js';
+import { allFinite, assertNothingLeft, ffmpeg, identityWaveform, listFiles, makeTone, readWav, rms, tempDir, truncate, tryMountTmpfs, useTempHome, writeFloatSamples } from './helpers.js';
 
 let work = '';
 let home = '';
@@ -69,22 +69,10 @@ function decodeWithFfmpeg(file: string): Float32Array[] {
   return readWav(wav).data;
 }
 
-/** The byte offset of a RIFF/WAVE file's sample data. */
-function wavDataOffset(b: Buffer): number {
-  for (let off = 12; off + 8 <= b.length; ) {
-    const size = b.readUInt32LE(off + 4);
-    if (b.toString('ascii', off, off + 4) === 'data') return off + 8;
-    off += 8 + size + (size & 1);
-  }
-  throw new Error('no data chunk');
-}
-
 // ── 1. non-finite samples ──────────────────────────────────────────────────────────────────────
 
 test('NaN/Inf samples in a float WAV: replaced with silence and counted; every format gets finite stems equal to the rest of the input', async () => {
   const src = makeTone(path.join(work, 'nan-src.wav'), 2, { codec: ['-c:a', 'pcm_f32le'] });
-  const buf = fs.readFileSync(src);
-  const data = wavDataOffset(buf);
   // [frame, channel, value]: 5 NaN and 2 infinities (stereo interleaved float32)
   const poison: [number, number, number][] = [
     [1000, 0, NaN],
@@ -95,9 +83,9 @@ test('NaN/Inf samples in a float WAV: replaced with silence and counted; every f
     [50_000, 0, Infinity],
     [60_000, 1, -Infinity],
   ];
-  for (const [frame, ch, v] of poison) buf.writeFloatLE(v, data + (frame * 2 + ch) * 4);
   const input = path.join(work, 'nan.wav');
-  fs.writeFileSync(input, buf);
+  fs.copyFileSync(src, input);
+  writeFloatSamples(input, poison.map(([frame, ch, v]) => [frame * 2 + ch, v] as const));
   // what the stems must be: the input with each poisoned sample silent
   const expected = readWav(src).data;
   for (const [frame, ch] of poison) expected[ch][frame] = 0;

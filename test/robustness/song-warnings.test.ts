@@ -10,6 +10,7 @@ import { App } from '../../src-main/host/app.js';
 import { createDispatcher, SongSchema, type SongSummary } from '../../src-main/api/contract.js';
 import { availableProviders } from '../../src-main/engine/onnx.js';
 import { ffmpeg, isolatedHome, makeSong, tempDir, waitJobEnd } from '../app/helpers.js';
+import { writeFloatSamples } from './helpers.js';
 
 // a GPU provider ONNX Runtime cannot use here (none on a machine where every one works)
 const unavailable = availableProviders().find((p) => p.name !== 'cpu' && !p.available)?.name as 'cuda' | 'dml' | 'coreml' | undefined;
@@ -44,11 +45,7 @@ function poisoned(name: string, n: number): string {
   makeSong(src, 2, name);
   const f32 = path.join(media, `${name}.wav`);
   ffmpeg(['-i', src, '-c:a', 'pcm_f32le', f32]);
-  const b = fs.readFileSync(f32);
-  let data = 12;
-  while (b.toString('ascii', data, data + 4) !== 'data') data += 8 + b.readUInt32LE(data + 4);
-  for (let k = 0; k < n; k++) b.writeFloatLE(NaN, data + 8 + (1000 + 7919 * k) * 4);
-  fs.writeFileSync(f32, b);
+  writeFloatSamples(f32, Array.from({ length: n }, (_, k) => [1000 + 7919 * k, NaN] as const));
   return f32;
 }
 
