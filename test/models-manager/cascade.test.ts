@@ -4,16 +4,14 @@
  * and real files.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CascadeManifestSchema } from '../../src-main/engine/manifest.js';
-import { listTree, tempDir } from './helpers.js';
+import { type CliRun, listTree, runStemdeck, tempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
 const FIX = path.join(here, 'fixtures');
 let home: string;
 let models: string;
@@ -29,19 +27,8 @@ after(async () => {
   await fs.rm(home, { recursive: true, force: true });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, STEMDECK_HOME: home };
-    delete env.STEMDECK_MODELS;
-    delete env.STEMDECK_BUNDLED_MODELS;
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[]): Promise<CliRun> {
+  return runStemdeck(args, home, { unset: ['STEMDECK_MODELS', 'STEMDECK_BUNDLED_MODELS'] });
 }
 
 type Listed = Record<string, unknown> & { id: string; origin: string };

@@ -5,16 +5,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodeAll, writeAudio, loadRegistry } from '../../src-main/engine/index.js';
 import { importModel } from '../../src-main/engine/models/import.js';
-import { tempDir } from './helpers.js';
+import { runStemdeck, tempDir } from './helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIX = path.join(here, 'fixtures');
-const repoRoot = path.resolve(here, '..', '..');
 const SR = 44100;
 let home: string;
 
@@ -47,18 +45,7 @@ describe('third-party contracts through the CLI', () => {
     const outDir = path.join(home, 'cli-out');
     // ids of imported models, and a bare .onnx path (contract detected in memory, nothing installed)
     for (const model of ['test-mdx', 'test-htdemucs', path.join(FIX, 'contract-htdemucs.onnx')]) {
-      const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), 'separate', input, '--model', model, '--out', path.join(outDir, path.basename(model)), '--json'], {
-          env: { ...process.env, STEMDECK_HOME: home },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const res = await runStemdeck(['separate', input, '--model', model, '--out', path.join(outDir, path.basename(model)), '--json'], home);
       assert.equal(res.code, 0, res.stderr);
       const line = JSON.parse(res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as { outputs: Record<string, string> };
       const expected = model === 'test-mdx' ? ['instrumental', 'vocals'] : ['bass', 'drums', 'other', 'vocals'];

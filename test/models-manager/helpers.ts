@@ -1,11 +1,37 @@
-/** Loopback HTTP server and fixtures for the model-manager tests (no other network use). */
+/** Loopback HTTP server, fixtures and a CLI runner for the model-manager tests (no other network use). */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CatalogueEntry } from '../../src-main/engine/models/catalogue.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI (bin/stemdeck.js) in a child process with STEMDECK_HOME = `home`; `env` is added on
+ * top of this process's environment and the variables in `unset` are removed. */
+export function runStemdeck(args: string[], home: string, opts: { env?: Record<string, string>; unset?: string[] } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, STEMDECK_HOME: home, ...opts.env };
+    for (const k of opts.unset ?? []) delete env[k];
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'stemdeck.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 export interface ServerOptions {
   /** Cut the connection after this many body bytes of the first full (non-Range) response. */
