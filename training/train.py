@@ -102,6 +102,9 @@ def main() -> None:
                     help="pool of real instrumental music (python -m training.data.soundtracks) mixed under generated "
                          "vocal stems as accompaniment-only items")
     ap.add_argument("--p-real-acc", type=float, default=0.3, help="share of a batch's items drawn from --real-acc")
+    ap.add_argument("--pseudo-stems", action="store_true",
+                    help="--real-acc items carry their teacher-made drums/bass/other (python -m training.data.pseudo_stems) "
+                         "and train all four stems")
     ap.add_argument("--rank", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.procs > 1 and a.rank is None:
@@ -164,7 +167,8 @@ def train(a, rank: int) -> None:
         if lead:
             log_line(log, {"resume": run, "procs": world, "step": state["step"], "from": "last.pt" if source == last else "seed",
                            "threads": a.threads, "batch": a.batch * world, "lr": a.lr, "lr_final": a.lr_final,
-                           "minutes": a.minutes, "segment": model.segment,
+                           "minutes": a.minutes, "segment": model.segment, "real_acc": a.real_acc,
+                           "p_real_acc": a.p_real_acc, "pseudo_stems": a.pseudo_stems,
                            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     elif lead:
         log_line(log, {"start": run, "arch": a.arch, "config": a.config, "params": count_params(model),
@@ -181,6 +185,8 @@ def train(a, rank: int) -> None:
     if a.real_acc:
         from data.soundtracks import SoundtrackPool
         pool = SoundtrackPool(a.real_acc)
+        if a.pseudo_stems and not pool.has_stems():
+            sys.exit(f"--pseudo-stems: {a.real_acc} lacks pseudo-stems; run python -m training.data.pseudo_stems --pool {a.real_acc}")
 
     cpu0, wall0 = time.process_time(), time.time()
     base_cpu, base_wall = state["cpu_seconds"], state["wall_seconds"]
@@ -262,8 +268,10 @@ def train(a, rank: int) -> None:
             break
         if time.time() - t_refresh > 120:
             cache.refresh()
+            if pool:
+                pool.refresh()
             t_refresh = time.time()
-        items = [sample_real_karaoke(cache, pool, model.segment, rng) if pool and rng.random() < a.p_real_acc
+        items = [sample_real_karaoke(cache, pool, model.segment, rng, a.pseudo_stems) if pool and rng.random() < a.p_real_acc
                  else sample_item(cache, model.segment, rng, a.p_remix) for _ in range(a.batch)]
         norm = [to_model_order(x, model.stems) for x, acc in items if not acc]
         karaoke = [x for x, acc in items if acc]

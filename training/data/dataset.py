@@ -97,10 +97,13 @@ def to_model_order(x: np.ndarray, stems: list[str]) -> np.ndarray:
     return np.stack([x[CACHE_STEMS.index(s)] for s in stems])
 
 
-def sample_real_karaoke(cache: ChunkCache, pool, n: int, rng: np.random.Generator):
+def sample_real_karaoke(cache: ChunkCache, pool, n: int, rng: np.random.Generator, pseudo: bool = False):
     """A real accompaniment (data/soundtracks.py pool) under a generated song's vocal stem:
-    → (stems [4, 2, n] in CACHE_STEMS order with the accompaniment in 'other', acc=True).
-    Vocals sit 8 dB below to 2 dB above the accompaniment (RMS), as in produced songs."""
+    → (stems [4, 2, n] in CACHE_STEMS order, acc flag). Without `pseudo` the whole accompaniment
+    sits in 'other' (acc=True: train on vocals and the sum of the rest); with `pseudo` its
+    teacher-made drums/bass/other (data/pseudo_stems.py) fill those stems, each scaled by ±3 dB
+    (acc=False: a full 4-stem item). Vocals sit 8 dB below to 2 dB above the accompaniment (RMS),
+    as in produced songs."""
     vi = CACHE_STEMS.index("vocals")
     for _ in range(20):
         fn = cache.files[rng.integers(len(cache.files))]
@@ -110,13 +113,19 @@ def sample_real_karaoke(cache: ChunkCache, pool, n: int, rng: np.random.Generato
         rv = float(np.sqrt(np.mean(voc ** 2)))
         if rv < 10 ** (-50 / 20):
             continue
-        acc = pool.excerpt(n, rng)
+        x = np.zeros((4, 2, n), dtype=np.float32)
+        if pseudo:
+            parts = pool.excerpt_stems(n, rng) * (10 ** (rng.uniform(-3, 3, size=(3, 1, 1)) / 20)).astype(np.float32)
+            for k, s in enumerate(("drums", "bass", "other")):
+                x[CACHE_STEMS.index(s)] = parts[k]
+            acc = parts.sum(0)
+        else:
+            acc = pool.excerpt(n, rng)
+            x[CACHE_STEMS.index("other")] = acc
         ra = float(np.sqrt(np.mean(acc ** 2))) + 1e-8
         voc = voc * np.float32(ra / rv * 10 ** (rng.uniform(-8, 2) / 20))
         if rng.random() < 0.5:
             voc = voc[::-1]
-        x = np.zeros((4, 2, n), dtype=np.float32)
-        x[CACHE_STEMS.index("other")] = acc
         x[vi] = voc
         if rng.random() < 0.5:
             x = -x
@@ -127,5 +136,5 @@ def sample_real_karaoke(cache: ChunkCache, pool, n: int, rng: np.random.Generato
         pk = float(np.max(np.abs(mix))) * g
         if pk > 1:
             g /= pk
-        return np.ascontiguousarray(x * np.float32(g)), True
+        return np.ascontiguousarray(x * np.float32(g)), not pseudo
     return sample_item(cache, n, rng)

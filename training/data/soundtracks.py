@@ -72,17 +72,44 @@ class SoundtrackPool:
         self.root = root
         w = np.array([m["seconds"] for m in self.index], dtype=np.float64)
         self.p = w / w.sum()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-scan which files have pseudo-stems (data/pseudo_stems.py may still be writing them)."""
+        self.labelled = [i for i, m in enumerate(self.index) if os.path.exists(self._stems_file(m["file"]))]
+        w = np.array([self.index[i]["seconds"] for i in self.labelled], dtype=np.float64)
+        self.p_labelled = w / w.sum() if len(w) else w
 
     def excerpt(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """[2, n] float32, not silent (≥ −45 dBFS RMS), or the last try."""
+        return self._pick(n, rng, stems=False)
+
+    def has_stems(self) -> bool:
+        """Some files have their pseudo-stems (data/pseudo_stems.py); excerpt_stems draws from those."""
+        return len(self.labelled) > 0
+
+    def excerpt_stems(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """[3 (drums, bass, other), 2, n] float32 pseudo-stems of one excerpt (their sum is the
+        excerpt), not silent, or the last try."""
+        return self._pick(n, rng, stems=True)
+
+    def _stems_file(self, file: str) -> str:
+        return os.path.join(self.root, file[:-len(".npy")] + ".stems.npy")
+
+    def _pick(self, n: int, rng: np.random.Generator, stems: bool) -> np.ndarray:
         for _ in range(10):
-            m = self.index[int(rng.choice(len(self.index), p=self.p))]
-            a = np.load(os.path.join(self.root, m["file"]), mmap_mode="r")
+            if stems:
+                m = self.index[self.labelled[int(rng.choice(len(self.labelled), p=self.p_labelled))]]
+            else:
+                m = self.index[int(rng.choice(len(self.index), p=self.p))]
+            path = self._stems_file(m["file"]) if stems else os.path.join(self.root, m["file"])
+            a = np.load(path, mmap_mode="r")
             if a.shape[-1] <= n:
                 continue
             o = int(rng.integers(0, a.shape[-1] - n))
-            x = np.asarray(a[:, o:o + n], dtype=np.float32)
-            if np.sqrt(np.mean(x ** 2)) > 10 ** (-45 / 20):
+            x = np.asarray(a[..., o:o + n], dtype=np.float32)
+            mix = x.sum(0) if stems else x
+            if np.sqrt(np.mean(mix ** 2)) > 10 ** (-45 / 20):
                 return x
         return x
 
