@@ -15,7 +15,8 @@ Backbone and sizes are not public (*unknown* in models.md); our reading, documen
 - TFA: BN → 1×1 conv projections to `heads` × d, sinusoidal positional encodings added along
   the attended axis, softmax(QKᵀ/√d)V, 1×1 output conv, residual; time then frequency;
 - output: an unbounded complex ratio mask per source and audio channel (a (4, 1) transposed
-  conv back to full resolution), applied to the mixture by complex multiplication in-graph;
+  conv back to full resolution, added to an even split 1/S), applied to the mixture by complex
+  multiplication in-graph;
 - loss: L1 on the waveform + L1 on the complex spectrogram.
 STFT 2048 / hop 512, 1024 bins, 256-frame segments (2.96 s).
 """
@@ -117,6 +118,9 @@ class MSTFA(SeparationModel):
             self.dec_att.append(TFA(ch, fi, ti, heads) if i in attn_levels else nn.Identity())
         self.head = nn.Sequential(nn.BatchNorm2d(channels[0]), nn.ReLU())
         self.unembed = nn.ConvTranspose2d(channels[0], s * c * 2, (patch, 1), stride=(patch, 1))
+        even = torch.zeros(1, 1, 1, 2, 1, 1)
+        even[:, :, :, 0] = 1.0 / s
+        self.register_buffer("even_split", even, persistent=False)
 
     def forward(self, spec):  # [B, 2C, F, T] → [B, S, 2C, F, T]
         b, c2, f, t = spec.shape
@@ -137,6 +141,9 @@ class MSTFA(SeparationModel):
         if pf or pt:   # (no-op slices still copy in ONNX Runtime: crop only when padded)
             m = m[:, :, :f, :t]
         m = m.reshape(b, s, c, 2, f, t)                                            # complex ratio masks
+        # Masks are learned as offsets from an even split (1/S real per source): from zero they
+        # started as silence, and the L1 losses kept the estimates near it for hundreds of steps.
+        m = m + self.even_split
         xs = spec.reshape(b, 1, c, 2, f, t)
         xr, xi = xs[:, :, :, 0], xs[:, :, :, 1]
         mr, mi = m[:, :, :, 0], m[:, :, :, 1]
