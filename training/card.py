@@ -27,9 +27,10 @@ def main() -> None:
     ap.add_argument("--eval-json", help="stemdeck eval --json output on the real clip (report only)")
     ap.add_argument("--speed")
     ap.add_argument("--notes", default="", help="limitations paragraph (default: the generic one)")
-    ap.add_argument("--data", choices=["songs", "instrumental", "transfer"], default="songs",
+    ap.add_argument("--data", choices=["songs", "instrumental", "transfer", "pseudo"], default="songs",
                     help="training data described: generated songs with MIR-1K vocals, --no-vocals accompaniments, or "
-                         "the Spleeter transfer (generated songs + real soundtracks + distillation)")
+                         "the Spleeter transfer (generated songs + real soundtracks + distillation), or a seed continued "
+                         "on generated songs + real soundtracks with the teacher's pseudo-stems")
     a = ap.parse_args()
     models = os.path.join(ROOT, "resources", "models")
     real = json.load(open(a.eval_json)) if a.eval_json else None

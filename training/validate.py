@@ -297,7 +297,30 @@ its own catalogue), then fine-tuned here (encoder and BatchNorm statistics froze
 - `../shared/eval` was never used for training, data selection or tuning; it is only reported.
 """
 
-DATA_TEXTS = {"songs": DATA_TEXT, "instrumental": INSTRUMENTAL_DATA_TEXT, "transfer": TRANSFER_DATA_TEXT}
+PSEUDO_DATA_TEXT = """\
+Continued (2026-12-07) from the seed trained on generated songs (below), on two kinds of items, half each:
+
+- **Generated songs** (`training/data`): vocals from **MIR-1K** (research use only, MIR Lab NTHU)
+  with a synthetic upper band, accompaniments from POP909 MIDI (MIT) rendered with FluidR3_GM /
+  MuseScore_General (MIT), drums from hydrogen-drumkits / sonic-pi-samples (GPL-2+/CC-BY/CC-BY-SA/CC0).
+- **Real instrumental music with pseudo-stems** (`--real-acc … --pseudo-stems`): 8.2 h of produced
+  game soundtracks from Debian — warzone2100-music (GPL-2+), planetblupi-music-ogg (GPL-3+),
+  singularity-music (CC-BY-SA-3.0, Max McCracken), hyperrogue-music (CC-BY-SA-3.0, Shawn Parrotte,
+  Lincoln Domina and others) — split into drums / bass / other by the teacher
+  **demucs-instrumental-v1** (`training/data/pseudo_stems.py`, through Stemdeck's CLI; the teacher
+  was trained on generated accompaniments only), each stem scaled ±3 dB, under a generated vocal stem
+  8 dB below to 2 dB above the accompaniment; the loss is the model's own on all four stems. The
+  drum/bass/other targets there are the teacher's estimates, errors included: the student learns
+  real production and real vocal/accompaniment contrast, not more than the teacher's instrument split.
+- Because of MIR-1K the weights are for **research use**; they are not the default model.
+- `../shared/eval` was never used for training, data selection or tuning; it is only reported.
+
+The seed's data, for the record:
+
+""" + DATA_TEXT
+
+DATA_TEXTS = {"songs": DATA_TEXT, "instrumental": INSTRUMENTAL_DATA_TEXT, "transfer": TRANSFER_DATA_TEXT,
+              "pseudo": PSEUDO_DATA_TEXT}
 
 
 def _fmt(v):
