@@ -12,6 +12,7 @@ import { format } from 'node:util';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT, error, errorCode, errorMessage, isInteractive, isModelError, printJson, round, warn } from './output.js';
 import type { MusicAnalysis } from '../engine/analysis/index.js';
+import { parseNamePattern, patternFileName, DAW_NAME_PATTERN, type NamePattern } from '../engine/output/name-pattern.js';
 
 export const FORMATS = ['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda', 'dml', 'coreml'] as const;
@@ -26,21 +27,8 @@ export interface SeparateCliOptions {
   threads?: number;
   residual: boolean;
   json?: boolean;
-}
-
-/**
- * Tempo and key of an input (engine/analysis, one extra decode pass after the separation). A failed
- * analysis does not fail the separated song: it reports no tempo/key and says why; a cancel still cancels.
- */
-async function analyzeSong(input: string, signal: AbortSignal, onWarning: (message: string) => void): Promise<MusicAnalysis> {
-  try {
-    const { analyzeFile } = await import('../engine/analysis/index.js');
-    return await analyzeFile(input, { signal });
-  } catch (e) {
-    if (signal.aborted) throw e;
-    onWarning(`${input}: tempo and key could not be detected (${errorMessage(e)}); the stems are fine.`);
-    return { tempo: null, key: null };
-  }
+  /** Stem file names, e.g. "{song} - {stem}[ - {bpm} BPM][ - {key}]" (engine/output/name-pattern.ts); default `<stem>`. */
+  namePattern?: NamePattern;
 }
 
 /** "120 BPM, A minor" (or "no clear tempo" / "no clear key"). */
@@ -67,6 +55,14 @@ export function parseThreads(v: string): number {
   const x = Number(v);
   if (!Number.isInteger(x) || x < 1 || x > 256) throw new InvalidArgumentError('--threads must be a whole number ≥ 1');
   return x;
+}
+
+function parsePattern(v: string): NamePattern {
+  try {
+    return parseNamePattern(v);
+  } catch (e) {
+    throw new InvalidArgumentError(errorMessage(e));
+  }
 }
 
 function parseStems(v: string): string[] {
@@ -229,6 +225,14 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
           residual: opts.residual === false ? false : undefined,
           ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread
           signal: controller.signal,
+          // tempo and key from the mixture the separation decodes (no second decode): printed, and in the WAV stems
+          analyze: true,
+          ...(opts.namePattern
+            ? {
+                stemFileName: (stem: string, ext: string, music: MusicAnalysis | null) =>
+                  patternFileName(opts.namePattern!, { song: name, stem, tempo: music?.tempo?.bpm, key: music?.key?.name, model: m.id }, `.${ext}`),
+              }
+            : {}),
           onProgress: (p) => progress.update(p.fraction, p.stage, p.etaSeconds),
         });
         progress.finish(`done in ${r.seconds.toFixed(1)}s, ${r.realtimeFactor.toFixed(1)}× real time`);
@@ -236,7 +240,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
         if (r.deviceFallback) noticeDevice(r.deviceFallback);
         // the input was separated, but something was wrong with it (NaN samples, a damaged spot, …)
         for (const w of r.warnings) progress.log(`stemdeck: warning: ${w.message}`);
-        const music = await analyzeSong(input, controller.signal, (m) => progress.log(`stemdeck: warning: ${m}`));
+        const music: MusicAnalysis = r.music ?? { tempo: null, key: null };
         if (isInteractive() && !opts.json) progress.log(`${path.basename(input)}: ${describeMusic(music)}`);
         if (opts.json) {
           printJson({
@@ -289,6 +293,11 @@ export function registerSeparateCommand(program: Command): Command {
     .option('--overlap <fraction>', "segment overlap 0–0.9 (default: the model's, usually 0.25)", parseOverlap)
     .option('--threads <n>', 'CPU threads for ONNX Runtime (default: all cores, at most 8)', parseThreads)
     .option('--no-residual', 'do not derive the residual stem as mixture − the others')
+    .option(
+      '--name-pattern <pattern>',
+      `stem file names from {song} {stem} {bpm} {key} {model}; [ ] drops text whose token is unknown (e.g. "${DAW_NAME_PATTERN}"; default: <stem>)`,
+      parsePattern,
+    )
     .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings","tempo","key"} (tempo: BPM or null, key: e.g. "A minor" or null)')
     .addHelpText(
       'after',
@@ -296,7 +305,8 @@ export function registerSeparateCommand(program: Command): Command {
 Examples:
   stemdeck separate song.mp3
   stemdeck separate *.flac --out ~/Stems --format flac --json
-  stemdeck separate song.wav --model ${'<id>'} --stems vocals --device cpu --threads 2`,
+  stemdeck separate song.wav --model ${'<id>'} --stems vocals --device cpu --threads 2
+  stemdeck separate song.mp3 --name-pattern "${DAW_NAME_PATTERN}"   # Song - Vocals - 120 BPM - A min.wav`,
     )
     .action(async (inputs: string[], opts: SeparateCliOptions) => {
       if (opts.out && fs.existsSync(opts.out) && !fs.statSync(opts.out).isDirectory()) {

@@ -6,6 +6,9 @@
  *   ONNX Runtime session, and derives its residual stem at the end;
  * - sink (sink.ts): each stem streams to a file in a staging folder, which replaces the song folder
  *   as a whole at the end.
+ * With `analyze`, the mixture's chunks that the stream decodes also feed the tempo/key analysis
+ * (analysis/), so the song is decoded once; what it finds goes into the result, the WAV stems'
+ * acid/bext chunks and, with `stemFileName`, the stems' names.
  *
  * Memory is O(segment · batch · pipeline depth · stages), independent of the file length. Progress
  * is reported per segment (fraction + ETA; a cascade's stages weighted by their speed); the
@@ -27,6 +30,8 @@ import { checkPlanOptions, planSeparation, type SeparationPlan, type StagePlan }
 import { cascadeStream, checkAbort, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
 import { prepareSongFolder, StemSink } from './sink.js';
 import type { OutputFormat } from './writers.js';
+import { MusicAnalyzer, type MusicAnalysis } from './analysis/index.js';
+import { stemLabel } from './output/name-pattern.js';
 
 export interface SeparationProgress {
   stage: 'decode' | 'separate' | 'write';
@@ -68,6 +73,13 @@ export interface SeparateOptions {
   parallelStages?: boolean;
   /** Run ONNX Runtime in a worker thread (default true; runner.ts says why). */
   ortWorker?: boolean;
+  /**
+   * Detect the song's tempo and key from the mixture as it streams (no extra decode): into the
+   * result's `music`, and (WAV) each stem's bext description and acid chunk (output/wav-metadata.ts).
+   */
+  analyze?: boolean;
+  /** Each stem's file name, given its extension without the dot (e.g. from a name pattern), once `music` is known; default `<stem>.<ext>`. */
+  stemFileName?: (stem: string, ext: string, music: MusicAnalysis | null) => string;
 }
 
 export interface SeparationResult {
@@ -89,6 +101,8 @@ export interface SeparationResult {
   deviceFallback: string | null;
   /** What was wrong with the input but did not stop the job (NaN samples, damaged spots, …). */
   warnings: StemdeckWarning[];
+  /** Tempo and key of the mixture (with `analyze`; null without, or when the analysis failed). */
+  music: MusicAnalysis | null;
 }
 
 function now(): number {
@@ -236,23 +250,39 @@ async function runStages(
     const normalize = st.normalize === 'mixture-std' ? stats : undefined;
     return { adapter: adapters[k], channels: C, overlap: st.overlap, normalize, need: st.need, residualIdx: st.residualIdx, depth, signal, onProgress: onProgress(k) };
   };
+  // the mixture as the stream decodes it, also analysed for tempo and key when asked
+  const analyzer = opts.analyze ? await MusicAnalyzer.create(SR) : null;
+  let analysisError: unknown = null;
+  async function* mixture(): AsyncGenerator<Float32Array[]> {
+    for await (const c of decode(inputReport)) {
+      if (analyzer && !analysisError)
+        try {
+          analyzer.push(c);
+        } catch (e) {
+          analysisError = e;
+        }
+      yield c;
+    }
+  }
   // chunks of the job's stems (plan.stems order), each with its frames
   async function* chunks(): AsyncGenerator<Float32Array[][]> {
     if (!plan.cascade) {
-      for await (const c of separateStream(decode(inputReport), streamOpts(0))) yield c.stems;
+      for await (const c of separateStream(mixture(), streamOpts(0))) yield c.stems;
       return;
     }
     const R = plan.residual ? plan.stems.indexOf(plan.residual) : -1;
     const stages = plan.stages.map((st, k) => ({ ...streamOpts(k), keep: st.keepIdx }));
-    for await (const c of cascadeStream(decode(inputReport), stages)) {
+    for await (const c of cascadeStream(mixture(), stages)) {
       if (R >= 0) c.stems[R] = subtract(c.mixture, c.stems.filter((_, i) => i !== R));
       yield c.stems;
     }
   }
 
   // ── sink ──
-  const sink = await StemSink.open(outDir, plan.stems, plan.wanted, C, SR, plan.format);
+  const metadata = analyzer ? (stem: string) => ({ label: stemLabel(stem), model: plan.modelId }) : undefined;
+  const sink = await StemSink.open(outDir, plan.stems, plan.wanted, C, SR, plan.format, metadata);
   let frames = 0;
+  let music: MusicAnalysis | null = null;
   try {
     report('separate', 0, null);
     for await (const stems of chunks()) {
@@ -266,7 +296,18 @@ async function runStages(
       frames += stems[0][0].length;
     }
     checkAbort(signal);
-    await sink.commitAll(signal, (f) => report('write', f, f >= 1 ? 0 : null));
+    if (analyzer && !analysisError)
+      try {
+        music = analyzer.finish();
+      } catch (e) {
+        analysisError = e;
+      }
+    // a failed analysis does not fail the stems: they carry no tempo/key, and the shell says so
+    if (analysisError) console.warn(`stemdeck: tempo and key of "${opts.input}" could not be detected: ${(analysisError as Error)?.message ?? String(analysisError)}`);
+    await sink.commitAll(signal, (f) => report('write', f, f >= 1 ? 0 : null), {
+      ...(music ? { metadata: { tempo: music.tempo?.bpm ?? null, key: music.key?.name ?? null } } : {}),
+      ...(opts.stemFileName ? { fileName: (stem: string, ext: string) => opts.stemFileName!(stem, ext, music) } : {}),
+    });
   } catch (e) {
     // a failure while renaming must not leave some stems looking finished
     await sink.rollback();
@@ -294,5 +335,6 @@ async function runStages(
     providerNote,
     deviceFallback: explicitDevice && !providers.includes(device) ? (providerNote ?? `${device} is not available`) : null,
     warnings: inputReport.warnings,
+    music,
   };
 }

@@ -5,6 +5,11 @@
  * run's complete set of stems — never new stems beside an older run's — and a failed or cancelled
  * job leaves nothing that looks finished (its staging folder is removed; a killed one is swept by
  * the next job in that parent folder).
+ *
+ * Stems are `<stem>.<ext>` unless the job names them (a name pattern, output/name-pattern.ts, with
+ * the tempo and key known only at the end): then they are renamed inside the staging folder before
+ * the swap, and the hidden record `.stemdeck.json` lists them, so that the next run into that
+ * folder knows them for its own.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -13,10 +18,25 @@ import { StemdeckError } from './errors.js';
 import { checkAbort } from './stream.js';
 import { createStaging, discardStaging, replaceFolder, sweepFolderSwaps } from './output/folder-swap.js';
 import { releaseToken } from './output/temp-tokens.js';
+import { writeJsonAtomic } from './output/atomic.js';
+import type { StemMetadata } from './output/wav-metadata.js';
 import { createStemWriter, ensureWritableDir, extensionOf, removeStaleTempFiles, type OutputFormat, type StemWriter } from './writers.js';
 
 /** Entries of a song folder that a run of Stemdeck may have written (replaced with the folder). */
 const OURS = /^(\..*|[a-z][a-z0-9_-]*\.(wav|flac|mp3)|Thumbs\.db|desktop\.ini)$/;
+
+/** The hidden record of a song folder whose stems have names of the job's choosing. */
+export const SONG_FOLDER_RECORD = '.stemdeck.json';
+
+/** The stem files a song folder's record lists (none when there is no readable record). */
+async function recordedFiles(outDir: string): Promise<Set<string>> {
+  try {
+    const raw = JSON.parse(await fs.readFile(path.join(outDir, SONG_FOLDER_RECORD), 'utf8')) as { stems?: Record<string, unknown> };
+    return new Set(Object.values(raw.stems ?? {}).filter((v): v is string => typeof v === 'string' && v === path.basename(v)));
+  } catch {
+    return new Set();
+  }
+}
 
 /**
  * Before a job writes the song folder `outDir`: its parent exists and is writable, what killed
@@ -45,8 +65,9 @@ export async function prepareSongFolder(outDir: string, input?: string): Promise
       `The input "${input}" is inside the folder its stems replace ("${outDir}"). Move it, or choose another output folder.`,
     );
   const foreign: string[] = [];
+  const recorded = await recordedFiles(outDir);
   for (const e of await fs.readdir(outDir, { withFileTypes: true }))
-    if (!OURS.test(e.name) || (!e.isFile() && !e.name.startsWith('.'))) foreign.push(e.name);
+    if (!(OURS.test(e.name) || (recorded.has(e.name) && e.isFile())) || (!e.isFile() && !e.name.startsWith('.'))) foreign.push(e.name);
   if (foreign.length)
     throw new StemdeckError(
       'output-unwritable',
@@ -55,35 +76,56 @@ export async function prepareSongFolder(outDir: string, input?: string): Promise
   await removeStaleTempFiles(outDir); // temp files of older versions, which wrote into the song folder
 }
 
+/** What a job settles when its stems are complete (commitAll). */
+export interface SinkCommit {
+  /** Added to every stem's metadata (the tempo and key the stream found); needs `metadata` at open. */
+  metadata?: Partial<StemMetadata>;
+  /** Each stem's file name, given its extension without the dot (default `<stem>.<ext>`). */
+  fileName?: (stem: string, ext: string) => string;
+}
+
 export class StemSink {
   private swapped = false;
+  /** Final file name per stem, once commitAll has named them. */
+  private names = new Map<string, string>();
 
   private constructor(
     private readonly outDir: string,
     private readonly staging: { dir: string; token: string },
     private readonly writers: { stem: string; index: number; writer: StemWriter }[],
+    private readonly ext: string,
+    private readonly withMetadata: boolean,
   ) {}
 
   /**
    * @param outDir the song folder; its parent must exist (prepareSongFolder)
    * @param order  the stems of the chunks given to write(), in order
    * @param wanted the stems to write (a subset of `order`), each to `<outDir>/<stem>.<ext>`
+   * @param metadata each stem's DAW metadata (WAV: bext, and acid once the tempo is known)
    */
-  static async open(outDir: string, order: readonly string[], wanted: readonly string[], channels: number, sampleRate: number, format: OutputFormat): Promise<StemSink> {
+  static async open(
+    outDir: string,
+    order: readonly string[],
+    wanted: readonly string[],
+    channels: number,
+    sampleRate: number,
+    format: OutputFormat,
+    metadata?: (stem: string) => StemMetadata,
+  ): Promise<StemSink> {
     for (const stem of wanted) if (!order.includes(stem)) throw new Error(`internal: sink stem "${stem}" not in ${order.join(', ')}`);
     const staging = await createStaging(outDir);
     const ext = extensionOf(format);
     const writers = wanted.map((stem) => ({
       stem,
       index: order.indexOf(stem),
-      writer: createStemWriter(path.join(staging.dir, `${stem}.${ext}`), channels, sampleRate, format),
+      writer: createStemWriter(path.join(staging.dir, `${stem}.${ext}`), channels, sampleRate, format, {}, metadata?.(stem)),
     }));
-    return new StemSink(outDir, staging, writers);
+    return new StemSink(outDir, staging, writers, ext, !!metadata);
   }
 
   /** The final path of each written stem. */
   get targets(): Record<string, string> {
-    return Object.fromEntries(this.writers.map((w) => [w.stem, path.join(this.outDir, path.basename(w.writer.target))]));
+    return Object.fromEntries(this.writers.map((w) => [w.stem, path.join(this.outDir, this.names.get(w.stem) ?? path.basename(w.writer.target))]));
   }
 
   /** Appends one chunk: stems[i] ([channels][frames]) is the i-th stem of `order`. */
@@ -96,21 +138,41 @@ export class StemSink {
    * Finishes every stem (cancellable between files), then swaps the staging folder in.
    * `onProgress` gets 0 … 1 (1 once the song folder holds the new stems).
    */
-  async commitAll(signal?: AbortSignal, onProgress?: (fraction: number) => void): Promise<Record<string, string>> {
+  async commitAll(signal?: AbortSignal, onProgress?: (fraction: number) => void, settle: SinkCommit = {}): Promise<Record<string, string>> {
     const n = this.writers.length;
     onProgress?.(0);
     for (let i = 0; i < n; i++) {
+      if (settle.metadata && this.withMetadata) this.writers[i].writer.updateMetadata(settle.metadata);
       await this.writers[i].writer.finish();
       checkAbort(signal);
       onProgress?.((i + 1) / (n + 1));
     }
     for (const w of this.writers) await w.writer.commit(); // renames inside the staging folder
+    if (settle.fileName) await this.rename(settle.fileName);
     checkAbort(signal);
     await replaceFolder(this.staging.dir, this.outDir);
     this.swapped = true;
     releaseToken(this.staging.token);
     onProgress?.(1);
     return this.targets;
+  }
+
+  /** Renames the committed stems inside the staging folder and records their names. */
+  private async rename(fileName: (stem: string, ext: string) => string): Promise<void> {
+    const names = new Map(this.writers.map((w) => [w.stem, fileName(w.stem, this.ext)]));
+    const taken = new Set<string>();
+    for (const [stem, name] of names) {
+      const folded = name.normalize('NFC').toLowerCase(); // the same file on case-insensitive disks
+      if (name !== path.basename(name) || name.startsWith('.') || taken.has(folded))
+        throw new StemdeckError('invalid-request', `The stem "${stem}" would be named "${name}", which is hidden, has a folder in it or names another stem too. Change the name pattern.`);
+      taken.add(folded);
+    }
+    for (const w of this.writers) {
+      const name = names.get(w.stem)!;
+      if (name !== path.basename(w.writer.target)) await fs.rename(w.writer.target, path.join(this.staging.dir, name));
+    }
+    await writeJsonAtomic(path.join(this.staging.dir, SONG_FOLDER_RECORD), { stems: Object.fromEntries(names) });
+    this.names = names;
   }
 
   /** Before the swap: deletes the staging folder and stops the writers; never throws. */

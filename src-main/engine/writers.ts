@@ -6,6 +6,10 @@
  *   output/wav.ts), header patched at the end (RF64 when the file passes RIFF's 4 GiB, about
  *   3 h 22 min of 32-bit float stereo at 44.1 kHz).
  * - FLAC (16/24) and MP3 (320 kbit/s CBR, V0 VBR): encoded by ffmpeg from an f32le pipe.
+ * - Metadata (output/wav-metadata.ts): WAVs made with a StemMetadata carry a `bext` description and,
+ *   once the tempo is known, an `acid` chunk (tempo, root note), in a fixed-size block before the
+ *   samples, so `updateMetadata` may fill in what the stream learnt until `finish`; FLAC and MP3 get
+ *   BPM and key tags when they are known at creation (ffmpeg writes its tags when it starts).
  * Every writer writes a hidden temp file `.<name>.<token>.part` in the target folder (swept by
  * removeStaleTempFiles once its writer is gone); `finish` fsyncs it, `commit` renames it into place
  * and fsyncs the folder, `abort` deletes it, so a failed or cancelled job leaves nothing that looks
@@ -24,6 +28,8 @@ import { ffmpegPath } from './decode.js';
 import { cutToLength, NAME_MAX, TEMP_AFFIX_MAX } from './output/file-names.js';
 import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
 import { buildWavHeader, encodeSamples, type WavSampleFormat } from './output/wav.js';
+import { formatBpm, metadataChunks, parseKeyName, type StemMetadata } from './output/wav-metadata.js';
+import { PITCH_NAMES } from './analysis/key.js';
 import { fsyncDir } from './output/atomic.js';
 
 /** Every audio format Stemdeck writes ('wav' is 32-bit float; the app's API calls it 'wav32f'). */
@@ -85,6 +91,12 @@ export interface StemWriter {
   readonly target: string;
   readonly tempPath: string;
   write(planar: Float32Array[]): Promise<void>;
+  /**
+   * Adds to the file's metadata what was learnt while writing (the tempo and key of a separation).
+   * WAV: written by `finish`, if the writer was made with metadata (which reserves the room);
+   * FLAC/MP3: kept only while the encoder has not started.
+   */
+  updateMetadata(patch: Partial<StemMetadata>): void;
   /** Finishes the temp file (header, encoder flush). Does not rename. */
   finish(): Promise<void>;
   /** Renames the finished temp file to its target. */
@@ -136,14 +148,26 @@ class WavWriter implements StemWriter {
     private readonly channels: number,
     private readonly sampleRate: number,
     private readonly format: WavSampleFormat,
+    /** When given (even empty), the header holds the metadata block (bext + acid/JUNK). */
+    private metadata: StemMetadata | null = null,
   ) {
     ({ path: this.tempPath, token: this.token } = tempFor(target));
   }
 
-  /** Same length for every size (a JUNK chunk stands where RF64's ds64 goes), so it is patched in place at the end. */
+  updateMetadata(patch: Partial<StemMetadata>): void {
+    if (!this.metadata) throw new Error(`internal: the writer of "${this.target}" was made without metadata`);
+    this.metadata = { ...this.metadata, ...patch };
+  }
+
+  /**
+   * Same length for every size and any metadata (a JUNK chunk stands where RF64's ds64 goes, the
+   * metadata block has one size), so it is patched in place at the end.
+   */
   private header(dataBytes: number): Buffer {
     const bits = this.format === 'wav16' ? 16 : this.format === 'wav24' ? 24 : 32;
-    return buildWavHeader({ sampleRate: this.sampleRate, channels: this.channels, bits, float: this.format === 'wav32f' }, dataBytes, { reserveDs64: true });
+    const frames = Math.floor(dataBytes / ((bits / 8) * this.channels));
+    const chunks = this.metadata ? metadataChunks(this.metadata, frames, this.sampleRate) : undefined;
+    return buildWavHeader({ sampleRate: this.sampleRate, channels: this.channels, bits, float: this.format === 'wav32f' }, dataBytes, { reserveDs64: true, chunks });
   }
 
   private async open(): Promise<fsp.FileHandle> {
@@ -237,9 +261,13 @@ class FfmpegWriter implements StemWriter {
     private readonly channels: number,
     private readonly sampleRate: number,
     private readonly format: keyof typeof FFMPEG_CODEC,
-    private readonly tags: Record<string, string | undefined> = {},
+    private tags: Record<string, string | undefined> = {},
   ) {
     ({ path: this.tempPath, token: this.token } = tempFor(target));
+  }
+
+  updateMetadata(patch: Partial<StemMetadata>): void {
+    if (!this.child) this.tags = { ...this.tags, ...musicTags(this.format, patch) };
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -355,6 +383,22 @@ class FfmpegWriter implements StemWriter {
   }
 }
 
+/** ID3 TKEY / Vorbis INITIALKEY notation of a key name: "A minor" → "Am", "Eb major" → "Eb". */
+function shortKey(name: string): string | undefined {
+  const k = parseKeyName(name);
+  return k ? `${PITCH_NAMES[k.tonic]}${k.mode === 'minor' ? 'm' : ''}` : undefined;
+}
+
+/** The BPM and key tags of an ffmpeg-encoded format (ID3v2 frames for MP3, Vorbis comments for FLAC). */
+function musicTags(format: keyof typeof FFMPEG_CODEC, meta: Partial<StemMetadata>): Record<string, string | undefined> {
+  const mp3 = format.startsWith('mp3');
+  const out: Record<string, string | undefined> = {};
+  // ID3's TBPM is a whole number
+  if (meta.tempo) out[mp3 ? 'TBPM' : 'BPM'] = mp3 ? String(Math.round(meta.tempo)) : formatBpm(meta.tempo);
+  if (meta.key) out[mp3 ? 'TKEY' : 'INITIALKEY'] = shortKey(meta.key);
+  return out;
+}
+
 export function createStemWriter(
   target: string,
   channels: number,
@@ -362,16 +406,18 @@ export function createStemWriter(
   format: OutputFormat,
   /** Metadata tags (title, artist, album) of the formats that carry them (FLAC, MP3). */
   tags: Record<string, string | undefined> = {},
+  /** DAW metadata (wav-metadata.ts): a WAV made with it carries bext (+ acid once the tempo is known). */
+  metadata?: StemMetadata,
 ): StemWriter {
   switch (format) {
     case 'wav':
-      return new WavWriter(target, channels, sampleRate, 'wav32f');
+      return new WavWriter(target, channels, sampleRate, 'wav32f', metadata ?? null);
     case 'wav24':
-      return new WavWriter(target, channels, sampleRate, 'wav24');
+      return new WavWriter(target, channels, sampleRate, 'wav24', metadata ?? null);
     case 'wav16':
-      return new WavWriter(target, channels, sampleRate, 'wav16');
+      return new WavWriter(target, channels, sampleRate, 'wav16', metadata ?? null);
     default:
-      return new FfmpegWriter(target, channels, sampleRate, format, tags);
+      return new FfmpegWriter(target, channels, sampleRate, format, { ...tags, ...(metadata ? musicTags(format, metadata) : {}) });
   }
 }
 
@@ -388,8 +434,9 @@ export async function writeChunks(
   chunks: AsyncIterable<Float32Array[]>,
   tags: Record<string, string | undefined> = {},
   signal?: AbortSignal,
+  metadata?: StemMetadata,
 ): Promise<number> {
-  const w = createStemWriter(file, channels, sampleRate, format, tags);
+  const w = createStemWriter(file, channels, sampleRate, format, tags, metadata);
   try {
     let written = 0;
     for await (const c of chunks) {

@@ -7,7 +7,7 @@
  * its nearest pitch class (A4 = 440 Hz); each frame is normalised to sum 1 so loud passages do not
  * outvote the rest. Shapes: mono Float32Array [frames] at `sampleRate` Hz.
  */
-import { forEachMagnitudeFrame } from './spectrum.js';
+import { MagnitudeFramer } from './spectrum.js';
 
 export interface KeyEstimate {
   /** e.g. "A minor", "Eb major". */
@@ -30,35 +30,60 @@ const F_MAX = 2100;
 /** Peaks more than 50 dB below the frame's loudest one are noise. */
 const PEAK_FLOOR = 10 ** (-50 / 20);
 
+/** Summed chroma of a mono signal that arrives in chunks (push, then finish). */
+export class ChromaTracker {
+  private constructor(
+    private readonly framer: MagnitudeFramer,
+    private readonly total: Float64Array,
+  ) {}
+
+  static async create(sampleRate: number): Promise<ChromaTracker> {
+    const lo = Math.max(2, Math.ceil((F_MIN * N_FFT) / sampleRate));
+    const hi = Math.min(N_FFT / 2 - 1, Math.floor((F_MAX * N_FFT) / sampleRate));
+    const pcOfBin = new Int8Array(hi + 1);
+    for (let k = lo; k <= hi; k++) {
+      const midi = 69 + 12 * Math.log2((k * sampleRate) / N_FFT / 440);
+      pcOfBin[k] = ((Math.round(midi) % 12) + 12) % 12;
+    }
+    const total = new Float64Array(12);
+    const frame = new Float64Array(12);
+    const framer = await MagnitudeFramer.create(N_FFT, HOP, (_t, mag) => {
+      let top = 0;
+      for (let k = lo; k <= hi; k++) if (mag[k] > top) top = mag[k];
+      if (top < 1e-4) return; // silence (the unscaled FFT of a -80 dBFS sine peaks near 1e-4·N/4)
+      frame.fill(0);
+      let sum = 0;
+      for (let k = lo; k <= hi; k++) {
+        const m = mag[k];
+        if (m > mag[k - 1] && m >= mag[k + 1] && m > top * PEAK_FLOOR) {
+          frame[pcOfBin[k]] += m;
+          sum += m;
+        }
+      }
+      if (sum > 0) for (let p = 0; p < 12; p++) total[p] += frame[p] / sum;
+    });
+    return new ChromaTracker(framer, total);
+  }
+
+  push(mono: Float32Array): void {
+    this.framer.push(mono);
+  }
+
+  /** Summed chroma [12] (C … B), normalised to sum 1; all zero for silence. */
+  finish(): Float64Array {
+    this.framer.finish();
+    const total = this.total.slice();
+    const s = total.reduce((a, b) => a + b, 0);
+    if (s > 0) for (let p = 0; p < 12; p++) total[p] /= s;
+    return total;
+  }
+}
+
 /** Summed chroma [12] (C … B), normalised to sum 1; all zero for silence. */
 export async function chroma(mono: Float32Array, sampleRate: number): Promise<Float64Array> {
-  const lo = Math.max(2, Math.ceil((F_MIN * N_FFT) / sampleRate));
-  const hi = Math.min(N_FFT / 2 - 1, Math.floor((F_MAX * N_FFT) / sampleRate));
-  const pcOfBin = new Int8Array(hi + 1);
-  for (let k = lo; k <= hi; k++) {
-    const midi = 69 + 12 * Math.log2((k * sampleRate) / N_FFT / 440);
-    pcOfBin[k] = ((Math.round(midi) % 12) + 12) % 12;
-  }
-  const total = new Float64Array(12);
-  const frame = new Float64Array(12);
-  await forEachMagnitudeFrame(mono, N_FFT, HOP, (_t, mag) => {
-    let top = 0;
-    for (let k = lo; k <= hi; k++) if (mag[k] > top) top = mag[k];
-    if (top < 1e-4) return; // silence (the unscaled FFT of a -80 dBFS sine peaks near 1e-4·N/4)
-    frame.fill(0);
-    let sum = 0;
-    for (let k = lo; k <= hi; k++) {
-      const m = mag[k];
-      if (m > mag[k - 1] && m >= mag[k + 1] && m > top * PEAK_FLOOR) {
-        frame[pcOfBin[k]] += m;
-        sum += m;
-      }
-    }
-    if (sum > 0) for (let p = 0; p < 12; p++) total[p] += frame[p] / sum;
-  });
-  const s = total.reduce((a, b) => a + b, 0);
-  if (s > 0) for (let p = 0; p < 12; p++) total[p] /= s;
-  return total;
+  const tracker = await ChromaTracker.create(sampleRate);
+  tracker.push(mono);
+  return tracker.finish();
 }
 
 function pearson(a: ArrayLike<number>, b: ArrayLike<number>, shift: number): number {

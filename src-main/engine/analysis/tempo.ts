@@ -17,7 +17,7 @@
  * not necessarily the bar's downbeat.
  * Shapes: mono Float32Array [frames] at `sampleRate` Hz; times in seconds.
  */
-import { forEachMagnitudeFrame } from './spectrum.js';
+import { MagnitudeFramer } from './spectrum.js';
 
 export interface TempoEstimate {
   /** Beats per minute, rounded to 0.1. */
@@ -37,21 +37,66 @@ const PRIOR_OCTAVES = 1;
 /** Below this periodicity there is no beat to speak of (a drone, speech, silence). */
 const MIN_CONFIDENCE = 0.05;
 
+/**
+ * Spectral flux of a mono signal that arrives in chunks (push, then finish): the onset strength's
+ * first step, one number per frame (86 per second at 44.1 kHz), so a song is never held whole.
+ */
+export class OnsetTracker {
+  private flux = new Float32Array(4096);
+  private frames = 0;
+
+  private constructor(
+    private readonly framer: MagnitudeFramer,
+    readonly sampleRate: number,
+  ) {}
+
+  static async create(sampleRate: number): Promise<OnsetTracker> {
+    const maxBin = Math.min(N_FFT / 2, Math.round((11000 * N_FFT) / sampleRate));
+    const prev = new Float32Array(maxBin + 1);
+    let tracker: OnsetTracker | null = null;
+    const framer = await MagnitudeFramer.create(N_FFT, HOP, (t, mag) => {
+      let s = 0;
+      for (let k = 1; k <= maxBin; k++) {
+        const v = Math.log1p(mag[k]);
+        if (t > 0 && v > prev[k]) s += v - prev[k];
+        prev[k] = v;
+      }
+      tracker!.add(s);
+    });
+    tracker = new OnsetTracker(framer, sampleRate);
+    return tracker;
+  }
+
+  private add(s: number): void {
+    if (this.frames === this.flux.length) {
+      const bigger = new Float32Array(this.flux.length * 2);
+      bigger.set(this.flux);
+      this.flux = bigger;
+    }
+    this.flux[this.frames++] = s;
+  }
+
+  push(mono: Float32Array): void {
+    this.framer.push(mono);
+  }
+
+  /** The onset strength per frame (frame t at t·HOP samples): [frames], ≥ 0. */
+  finish(): { envelope: Float32Array; frameRate: number } {
+    this.framer.finish();
+    return { envelope: envelopeOf(this.flux.subarray(0, this.frames)), frameRate: this.sampleRate / HOP };
+  }
+}
+
 /** Onset strength per frame (frame t at t·HOP samples): [frames], ≥ 0. */
 export async function onsetStrength(mono: Float32Array, sampleRate: number): Promise<{ envelope: Float32Array; frameRate: number }> {
-  const maxBin = Math.min(N_FFT / 2, Math.round((11000 * N_FFT) / sampleRate));
-  const frames = 1 + Math.floor(mono.length / HOP);
-  const flux = new Float32Array(frames);
-  const prev = new Float32Array(maxBin + 1);
-  await forEachMagnitudeFrame(mono, N_FFT, HOP, (t, mag) => {
-    let s = 0;
-    for (let k = 1; k <= maxBin; k++) {
-      const v = Math.log1p(mag[k]);
-      if (t > 0 && v > prev[k]) s += v - prev[k];
-      prev[k] = v;
-    }
-    flux[t] = s;
-  });
+  const tracker = await OnsetTracker.create(sampleRate);
+  tracker.push(mono);
+  return tracker.finish();
+}
+
+/** Spectral flux [frames] → onset strength [frames]. */
+function envelopeOf(flux: Float32Array): Float32Array {
+  const frames = flux.length;
   // minus the local mean (±8 frames ≈ ±90 ms), rectified: steady noise and slow swells are no onsets
   const rect = new Float32Array(frames);
   const R = 8;
@@ -70,7 +115,7 @@ export async function onsetStrength(mono: Float32Array, sampleRate: number): Pro
     for (let j = -2; j <= 2; j++) v += K[j + 2] * (rect[t + j] ?? 0);
     env[t] = v;
   }
-  return { envelope: env, frameRate: sampleRate / HOP };
+  return env;
 }
 
 /** Unbiased autocorrelation r[l] = mean_t x[t]·x[t+l], l = 0 … maxLag. */
@@ -101,7 +146,11 @@ function peakNear(r: Float64Array, lo: number, hi: number): { lag: number; value
 
 /** Tempo of a mono signal; null when it has no clear beat (or is shorter than ~4 beats at 40 BPM). */
 export async function estimateTempo(mono: Float32Array, sampleRate: number): Promise<TempoEstimate | null> {
-  const { envelope, frameRate } = await onsetStrength(mono, sampleRate);
+  return tempoFromOnsets(await onsetStrength(mono, sampleRate));
+}
+
+/** Tempo from an onset strength envelope (OnsetTracker.finish). */
+export function tempoFromOnsets({ envelope, frameRate }: { envelope: Float32Array; frameRate: number }): TempoEstimate | null {
   const minLag = Math.floor((60 * frameRate) / MAX_BPM);
   const maxLag = Math.ceil((60 * frameRate) / MIN_BPM);
   const refineLag = Math.min(8 * maxLag, Math.floor(envelope.length / 2));

@@ -140,14 +140,17 @@ export interface WavLayout {
  * `reserveDs64` puts a 28-byte `JUNK` chunk where `ds64` would go, so that a writer that learns
  * the size only at the end can patch the header in place either way (same length); it is
  * ignored by every reader. Float data gets the `fact` chunk and the 18-byte `fmt ` the format asks for.
+ * `chunks` (whole chunks of even length, e.g. wav-metadata.ts's acid and bext) go right before `data`.
  */
-export function buildWavHeader(layout: WavLayout, dataBytes: number, opts: { reserveDs64?: boolean } = {}): Buffer {
+export function buildWavHeader(layout: WavLayout, dataBytes: number, opts: { reserveDs64?: boolean; chunks?: Buffer } = {}): Buffer {
   const { sampleRate, channels, bits, float } = layout;
   const blockAlign = (bits / 8) * channels;
   const frames = Math.floor(dataBytes / blockAlign);
   const fmtSize = float ? 18 : 16;
   const ds64Size = 28;
-  const withoutDs64 = 12 + 8 + fmtSize + (float ? 12 : 0) + 8;
+  const extra = opts.chunks ?? Buffer.alloc(0);
+  if (extra.length % 2) throw new Error('internal: WAV chunks must have an even length');
+  const withoutDs64 = 12 + 8 + fmtSize + (float ? 12 : 0) + extra.length + 8;
   const riffSizeIf = (headerBytes: number): number => headerBytes - 8 + dataBytes + (dataBytes % 2);
   const rf64 = riffSizeIf(withoutDs64 + (opts.reserveDs64 ? 8 + ds64Size : 0)) > RIFF_MAX_BYTES;
   const headerBytes = withoutDs64 + (rf64 || opts.reserveDs64 ? 8 + ds64Size : 0);
@@ -188,6 +191,8 @@ export function buildWavHeader(layout: WavLayout, dataBytes: number, opts: { res
     h.writeUInt32LE(u32(frames), o);
     o += 4;
   }
+  extra.copy(h, o);
+  o += extra.length;
   tag('data', u32(dataBytes));
   return h;
 }
