@@ -2,7 +2,7 @@
 import { utilityProcess } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HostChild } from '../host/host.js';
+import type { HostChild } from '../host/engine-supervisor.js';
 import type { FromHost } from '../host/protocol.js';
 
 export function utilityHost(): HostChild {

@@ -37,7 +37,8 @@ import {
   type StemFile,
 } from '../engine/index.js';
 import { Library, hashFile } from '../library/library.js';
-import { EngineHost, type SpawnHost } from './host.js';
+import { EngineHost } from './host.js';
+import type { SpawnHost } from './engine-supervisor.js';
 import { SettingsStore } from './settings.js';
 import { PathGuard } from './guard.js';
 import { modelManagerHandlers } from './model-handlers.js';

@@ -1,6 +1,6 @@
 /**
  * The engine host process: runs one separation at a time for the app, so that a crash or an
- * out-of-memory in the engine never takes the window down. Started by EngineHost (host.ts) with
+ * out-of-memory in the engine never takes the window down. Started by EngineSupervisor (engine-supervisor.ts) with
  * child_process.fork (Node, browser shell, tests) or Electron's utilityProcess.fork.
  */
 import fs from 'node:fs/promises';
@@ -53,6 +53,7 @@ async function run(job: RunJob): Promise<void> {
       ...(job.settings.overlap === null ? {} : { overlap: job.settings.overlap }),
       ortWorker: process.env.STEMDECK_ORT_WORKER !== '0', // diagnostics: ONNX Runtime on the main thread
       signal: ac.signal,
+      analyze: true, // tempo and key from the mixture the separation decodes: into song.json and the stems' WAV metadata
       onProgress: (p) => {
         // the engine's ETA extrapolates the first segments (model loading included): ours starts from measured speed
         const fraction = Math.min(1, Math.max(0, p.fraction)) * 0.95;
@@ -75,6 +76,7 @@ async function run(job: RunJob): Promise<void> {
       durationSeconds: result.durationSeconds || probe.durationSeconds,
       stats: { seconds: (Date.now() - started) / 1000, realtimeFactor: result.realtimeFactor },
       warnings,
+      music: result.music,
     });
     send({ type: 'done', id: job.id, staging: job.staging, warnings });
   } catch (e) {

@@ -1,6 +1,7 @@
 /**
  * Completes a song folder after the engine wrote its stems into `<staging>/stems/`:
- * waveform peaks, artwork, tempo and key (from the source file), then song.json (all atomic).
+ * waveform peaks, artwork, tempo and key (found by the separation, else from the source file), then
+ * song.json (all atomic).
  * Runs in the engine host process.
  */
 import fs from 'node:fs/promises';
@@ -30,6 +31,8 @@ export interface FinalizeOptions {
   stats?: { seconds: number; realtimeFactor: number };
   /** The job's warnings (damaged input, NaN samples replaced, device fallback), kept in song.json. */
   warnings?: ApiWarning[];
+  /** Tempo and key the separation found while it streamed; when absent (or null) the source is analysed here. */
+  music?: MusicAnalysis | null;
   createdAt?: string;
 }
 
@@ -93,7 +96,7 @@ export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
   const peaks = await computePeaks(wavs);
   await writeFileAtomic(path.join(o.staging, 'peaks.bin'), peaks.data);
   const hasArt = o.hasArtwork ? await extractArtwork(o.source.path, path.join(o.staging, 'artwork.jpg')) : false;
-  const music = await analyzeSource(o.source.path);
+  const music = o.music ?? (await analyzeSource(o.source.path));
   const title = o.tags.title?.trim() || o.source.name.replace(/\.[^.]+$/, '');
   const song: Song = SongSchema.parse({
     version: 1,

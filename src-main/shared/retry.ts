@@ -5,7 +5,7 @@
  * what to do instead. Anything else (an engine crash, a full disk, a file that may come back, a
  * cancelled job) can succeed next time.
  *
- * Pure: imported by the app's queue (host.ts) and the renderer's queue list.
+ * Pure: imported by the app's queue (host/job-queue.ts) and the renderer's queue list.
  */
 
 /** Error codes of inputs that cannot succeed as they are. */
