@@ -1,18 +1,33 @@
 // ESLint flat config (typescript-eslint). Kept sane so everyone's code passes: correctness rules
-// as errors, style left to the authors. Svelte components are checked by svelte-check
-// (npm run typecheck), not by ESLint.
+// as errors, style left to the authors. Svelte components are type-checked by svelte-check
+// (npm run typecheck); ESLint reads them (svelte-eslint-parser) only for the renderer's import rule.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import svelteParser from 'svelte-eslint-parser';
 
+const CODE = ['**/*.{js,mjs,cjs,ts,mts,cts}'];
 const APP = ['host', 'library', 'api', 'cli', 'shells', 'electron'];
 const from = (...folders) => folders.map((f) => `**/${f}/**`);
+// The renderer's aliases (tsconfig.paths.json, Vite) exist only in its builds: src-main code runs
+// without them (the CLI through tsx from any folder, electron-vite's main build).
+const RENDERER_ALIASES = {
+  regex: '^\\$(api|shared)/',
+  message: "$api/… and $shared/… are the renderer's aliases; src-main runs without them (the CLI, the Electron main build): import by relative path.",
+};
+// A later block's no-restricted-imports replaces an earlier one's for the same file: every src-main block keeps the alias rule.
 const restrict = (files, group, message, extra = {}) => ({
   files,
-  rules: { 'no-restricted-imports': ['error', { ...extra, patterns: [typeof group === 'string' ? { regex: group, message } : { group, message }] }] },
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { ...extra, patterns: [typeof group === 'string' ? { regex: group, message } : { group, message }, ...(files.every((f) => f.startsWith('src-main/')) ? [RENDERER_ALIASES] : [])] },
+    ],
+  },
 });
 function layerRules() {
   return [
+    { files: ['src-main/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [RENDERER_ALIASES] }] } },
     restrict(['src-main/engine/**/*.ts'], from(...APP), 'The engine is a library: it imports nothing from the app (host, library, API, CLI, shells, Electron). Pass what it needs as options; shared words live in src-main/shared/.', {
       paths: [{ name: 'electron', message: 'The engine runs without Electron.' }],
     }),
@@ -20,7 +35,8 @@ function layerRules() {
     restrict(['src-main/library/**/*.ts'], from('host', 'cli', 'shells', 'electron'), 'The library uses the engine; the host and shells use the library, not the other way round.'),
     restrict(['src-main/cli/**/*.ts'], from('host', 'library', 'shells', 'electron'), 'The CLI is a shell over the engine.'),
     restrict(['src-main/host/app.ts', 'src-main/host/model-handlers.ts'], '/engine/(?!index\\.js$)', "The app uses the engine's public API: import from engine/index.ts (export what you need there)."),
-    restrict(['src-renderer/**/*.ts'], 'src-main/(?!api/|shared/)', 'The renderer sees src-main only through the API contract (src-main/api) and src-main/shared.'),
+    // no path into src-main at all: $api/… and $shared/… are the only way in (the aliases reach nothing else)
+    restrict(['src-renderer/**/*.ts', 'src-renderer/**/*.svelte'], 'src-main/', 'The renderer sees src-main only through its aliases: $api/… (the API contract, src-main/api) and $shared/… (src-main/shared), not by relative path.'),
   ];
 }
 
@@ -36,16 +52,15 @@ export default tseslint.config(
       'training/**',
       'bench-results/**',
       'coverage/**',
-      '**/*.svelte',
       '**/.tmp/**',
       // Scratch files and folders at the root (e.g. .prof-*.ts) are nobody's product code.
       '.*',
       '.*/**',
     ],
   },
-  js.configs.recommended,
-  ...tseslint.configs.recommended,
   {
+    files: CODE,
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
     languageOptions: {
       ecmaVersion: 2022,
       sourceType: 'module',
@@ -65,6 +80,11 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
       'prefer-const': ['error', { destructuring: 'all' }],
     },
+  },
+  {
+    // Svelte components: parsed (TypeScript in <script lang="ts">) for the renderer's import rule only.
+    files: ['src-renderer/**/*.svelte'],
+    languageOptions: { parser: svelteParser, parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
   },
   {
     // Renderer and renderer-side API client run in the browser.

@@ -1,7 +1,7 @@
 import { mount } from 'svelte';
 import App from './App.svelte';
 import OpenWithToken from './components/OpenWithToken.svelte';
-import { browserToken } from '../src-main/api/client.js';
+import { browserToken } from '$api/client.js';
 import './app.css';
 
 const target = document.getElementById('app');

@@ -69,6 +69,7 @@ export function createBrowserClient(options: { base?: string; token?: string } =
   }
 
   const mediaUrl = (ref: MediaRef): string => new URL(`/media/${encodeRef(ref)}?token=${encodeURIComponent(token)}`, base).href;
+  const zipUrl = (songId: string): string => new URL(`/zip/${encodeURIComponent(songId)}?token=${encodeURIComponent(token)}`, base).href;
   return {
     shell: 'browser',
     async call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
@@ -122,6 +123,17 @@ export function createBrowserClient(options: { base?: string; token?: string } =
       dt.setData('text/uri-list', url);
       dt.setData('text/plain', url);
     },
+    startDragFiles(songId: string, _files: DragOutFile[], event: DragEvent): void {
+      // a page can drag out one file (DownloadURL): the stems' zip
+      const dt = event.dataTransfer;
+      if (!dt) return;
+      const url = zipUrl(songId);
+      dt.effectAllowed = 'copy';
+      dt.setData('DownloadURL', `application/zip:stems.zip:${url}`);
+      dt.setData('text/uri-list', url);
+      dt.setData('text/plain', url);
+    },
+    stemsZipUrl: (songId: string) => zipUrl(songId),
   };
 }
 
@@ -131,6 +143,8 @@ export interface ElectronBridge {
   invoke(method: string, params: unknown): Promise<{ ok: boolean; result?: unknown; error?: unknown }>;
   on(event: string, cb: (payload: unknown) => void): () => void;
   startDrag(path: string): void;
+  /** Several files in one native drag (payload: StartDragFilesSchema). */
+  startDragFiles(paths: string[]): void;
   pathForFile(file: File): string;
 }
 
@@ -157,6 +171,11 @@ export function createElectronClient(bridge: ElectronBridge): StemdeckApi {
       event.preventDefault();
       bridge.startDrag(file.path);
     },
+    startDragFiles(_songId: string, files: DragOutFile[], event: DragEvent): void {
+      event.preventDefault();
+      bridge.startDragFiles(files.map((f) => f.path));
+    },
+    stemsZipUrl: () => null,
   };
 }
 

@@ -32,9 +32,10 @@
  *    Events: WebSocket /events?token=<token>, each message `{ event, payload }`.
  *    Media: GET /media/<root>/<relative path>?token=<token> (Range supported).
  *    Upload: POST /upload?name=<file name> raw body, token header → `{ path }`.
+ *    Stems zip: GET /zip/<song id>?token=<token> → the song's drag-out files in one zip.
  *    The page is opened as http://127.0.0.1:<port>/#token=<token>.
  *  Electron: `window.stemdeck` (preload, contextBridge) = the raw bridge
- *    `{ invoke(method, params), on(event, cb), startDrag(path), pathForFile(file), kind }`;
+ *    `{ invoke(method, params), on(event, cb), startDrag(path), startDragFiles(paths), pathForFile(file), kind }`;
  *    media via the `stems://<root>/<relative path>` protocol.
  *  `createBrowserClient` / `createElectronClient` (src-main/api/client.ts) wrap either
  *  into a `StemdeckApi`.
@@ -135,6 +136,9 @@ export type ExportFormat = z.infer<typeof ExportFormatSchema>;
 export const LibraryFormatSchema = z.enum(['wav32f', 'wav24', 'wav16']);
 export type LibraryFormat = z.infer<typeof LibraryFormatSchema>;
 
+/** A file name pattern's text (its tokens are checked by the backend, engine/output/name-pattern.ts). */
+export const NamePatternSchema = z.string().min(1).max(200);
+
 /** App settings, remembered in <app data>/settings.json. */
 export const SettingsSchema = z.strictObject({
   /** Model for new separations; null = the registry's default. */
@@ -147,9 +151,23 @@ export const SettingsSchema = z.strictObject({
   dragFormat: z.enum(['wav16', 'wav24', 'wav32f']),
   /** Sample format of the stems new separations keep in the library (issue 14.11); older songs keep theirs. */
   libraryFormat: LibraryFormatSchema,
+  /**
+   * Names of exported and dragged-out files, e.g. "{song} - {stem}[ - {bpm} BPM][ - {key}]"
+   * (tokens {song} {stem} {bpm} {key} {model}; [ ] is left out when a token in it is unknown;
+   * engine/output/name-pattern.ts checks it); null = "<title> - Vocals.wav", "<title> (Mix).wav".
+   */
+  exportNamePattern: NamePatternSchema.nullable(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
-export const DEFAULT_SETTINGS: Settings = { model: null, device: 'auto', overlap: null, exportFormat: 'wav24', dragFormat: 'wav24', libraryFormat: 'wav32f' };
+export const DEFAULT_SETTINGS: Settings = {
+  model: null,
+  device: 'auto',
+  overlap: null,
+  exportFormat: 'wav24',
+  dragFormat: 'wav24',
+  libraryFormat: 'wav32f',
+  exportNamePattern: null,
+};
 
 // ─── the song (song.json in each library folder) ────────────────────────────────
 
@@ -343,6 +361,8 @@ export const ExportRequestSchema = z
     /** Target folder: must be one the user chose (`files.pick` kind 'folder' / save dialog);
      *  default: a new folder under <app data>/exports, downloadable through `ref`. */
     outDir: PathSchema.optional(),
+    /** File names (Settings' exportNamePattern); null: "<title> - Vocals"; absent: the setting. */
+    namePattern: NamePatternSchema.nullable().optional(),
   })
   .refine((r) => r.format === 'ni-stems' || r.stems.length > 0 || r.mixdown || r.preset, {
     message: 'choose at least one stem, the mixdown or a preset',
@@ -380,6 +400,21 @@ export const DragOutFileSchema = z.strictObject({
   ref: MediaRefSchema,
 });
 export type DragOutFile = z.infer<typeof DragOutFileSchema>;
+
+/** Every stem of a song as drag-out files (drag all stems into a DAW at once). */
+export const DragOutAllRequestSchema = z.strictObject({
+  songId: SongIdSchema,
+  format: z.enum(['wav16', 'wav24', 'wav32f']).optional(),
+});
+export const DragOutAllResultSchema = z.strictObject({ files: z.array(DragOutFileSchema).min(1) });
+
+/**
+ * Electron's native multi-file drag (IPC channel `stemdeck:start-drag-files`, not an API method:
+ * it must run inside the renderer's `dragstart`): files prepared by `dragout.prepareAll`, each
+ * inside the library or the drag-out folder (checked by the main process).
+ */
+export const StartDragFilesSchema = z.strictObject({ files: z.array(PathSchema).min(1).max(64) });
+export type StartDragFiles = z.infer<typeof StartDragFilesSchema>;
 
 // ─── doctor ────────────────────────────────────────────────────────────────────────
 
@@ -455,6 +490,8 @@ export const methods = {
   'export.run': { params: ExportRequestSchema, result: ExportResultSchema },
   /** Prepares a real file for drag-out (cached per song/target/mixer state). */
   'dragout.prepare': { params: DragOutRequestSchema, result: DragOutFileSchema },
+  /** Prepares every stem of a song for one drag (Electron) or one zip download (browser shell: GET /zip/<songId>). */
+  'dragout.prepareAll': { params: DragOutAllRequestSchema, result: DragOutAllResultSchema },
 
   'models.list': { params: Empty, result: z.array(ModelInfoSchema) },
   'settings.get': { params: Empty, result: SettingsSchema },
@@ -535,6 +572,14 @@ export interface StemdeckApi {
    * (Chromium drags the file out) plus text/uri-list.
    */
   startDrag(file: DragOutFile, event: DragEvent): void;
+  /**
+   * Drags several prepared files at once (a song's stems; `dragout.prepareAll`), synchronously
+   * inside `dragstart`. Electron: native `startDrag` with `files` (a DAW makes one track per file).
+   * Browser: a browser drags at most one file out, so it drags the song's stems zip (`stemsZipUrl`).
+   */
+  startDragFiles(songId: string, files: DragOutFile[], event: DragEvent): void;
+  /** Browser shell: URL of a zip of the song's stems as drag-out files (GET /zip/<songId>); Electron: null. */
+  stemsZipUrl(songId: string): string | null;
 }
 
 export class ApiCallError extends Error {

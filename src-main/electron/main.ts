@@ -6,7 +6,8 @@
  * - `stems://<root>/<path>` serves stem audio, peaks, artwork and exports through PathGuard (Range).
  * - IPC: one channel `stemdeck:invoke` → the shared dispatcher (every argument validated);
  *   events are pushed on `stemdeck:event`; `stemdeck:start-drag` → webContents.startDrag with a
- *   real file prepared by `dragout.prepare`; `stemdeck:chosen` records dropped files.
+ *   real file prepared by `dragout.prepare`; `stemdeck:start-drag-files` drags a song's stems at
+ *   once (drag.ts, files from `dragout.prepareAll`); `stemdeck:chosen` records dropped files.
  * - The engine runs in a utilityProcess (host-process.ts); a crash there never takes the window down.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, protocol, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
@@ -21,6 +22,7 @@ import { App, AUDIO_EXTENSIONS } from '../host/app.js';
 import { contentSecurityPolicy } from '../shells/csp.js';
 import { StemdeckError } from '../engine/errors.js';
 import { utilityHost } from './host-process.js';
+import { startDragFiles } from './drag.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.resolve(here, '..', 'renderer');
@@ -258,6 +260,11 @@ function registerIpc(): void {
     }
     // startDrag needs a non-empty icon (macOS throws otherwise); build/ is not packaged, so it is inlined.
     e.sender.startDrag({ file: real, icon: nativeImage.createFromDataURL(DRAG_ICON) });
+  });
+  // a song's stems in one drag (one DAW track per file): drag.ts checks the payload and every path
+  ipcMain.on('stemdeck:start-drag-files', (e, payload: unknown) => {
+    if (!fromOurRenderer(e.sender, e.senderFrame?.url)) return;
+    startDragFiles(e.sender, payload, backend.guard, nativeImage.createFromDataURL(DRAG_ICON));
   });
   backend.on('event', (name, payload) => {
     if (win && !win.isDestroyed()) win.webContents.send('stemdeck:event', name, payload);

@@ -19,6 +19,7 @@ const bridge: ElectronBridge = {
     };
   },
   startDrag: (file) => ipcRenderer.send('stemdeck:start-drag', String(file)),
+  startDragFiles: (files) => ipcRenderer.send('stemdeck:start-drag-files', { files: Array.from(files, String) }),
   pathForFile(file) {
     // Only real File objects from a drop or <input type=file> have a path; a page cannot forge one.
     const p = webUtils.getPathForFile(file);

@@ -2,8 +2,8 @@
  * App-wide reactive state (Svelte 5 runes): the API connection, settings, models, queue,
  * library, the open song, and errors shown where they happened.
  */
-import { ApiCallError, type Job, type ModelInfo, type Settings, type SongSummary, type StemdeckApi, DEFAULT_SETTINGS } from '../../src-main/api/contract.js';
-import { createClient } from '../../src-main/api/client.js';
+import { ApiCallError, type Job, type ModelInfo, type Settings, type SongSummary, type StemdeckApi, DEFAULT_SETTINGS } from '$api/contract.js';
+import { createClient } from '$api/client.js';
 import { audioContext } from './player.js';
 import { prefetchSong } from './songs.js';
 

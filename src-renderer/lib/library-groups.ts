@@ -1,4 +1,4 @@
-import type { SongSummary } from '../../src-main/api/contract.js';
+import type { SongSummary } from '$api/contract.js';
 
 /** A song and its versions in the library: separations of it by different models or from different files. */
 export interface SongGroup {

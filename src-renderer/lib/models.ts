@@ -1,4 +1,4 @@
-import type { CatalogueEntry, ModelInfo } from '../../src-main/api/contract.js';
+import type { CatalogueEntry, ModelInfo } from '$api/contract.js';
 
 /** The real-song evaluation clip the Models page reports (`npm run metrics`, stemdeck eval). */
 export const QUALITY_SET = 'musdb18-7s';

@@ -3,7 +3,7 @@
  * `PeaksInfoSchema`), or computed from a decoded AudioBuffer when a song has none.
  * One level = int8 (min, max) pairs, scaled by 127, one pair per `spp` frames.
  */
-import { parsePeaks } from '../../src-main/api/peaks.js';
+import { parsePeaks } from '$api/peaks.js';
 
 export interface PeakLevel {
   /** Frames per (min, max) pair. */

@@ -16,7 +16,7 @@ import {
   startOffset,
   type LoopRegion,
   type MixState,
-} from '../../src-main/shared/mix-law.js';
+} from '$shared/mix-law.js';
 
 /** Lead time between scheduling and the common start time of all sources (s). */
 const START_LEAD = 0.02;

@@ -3,7 +3,7 @@
  * decoded in parallel, peaks from peaks.bin. Loads are cached (a few songs) and can start early
  * (on hover or focus of a song in the library) so playback starts within ~300 ms of opening.
  */
-import type { Song, StemdeckApi } from '../../src-main/api/contract.js';
+import type { Song, StemdeckApi } from '$api/contract.js';
 import { audioContext } from './player.js';
 import { normalisedPeaks, parsePeaksBin, peakMax, type StemPeaks } from './peaks.js';
 import { streamStem } from './wav.js';

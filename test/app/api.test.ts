@@ -19,7 +19,7 @@ const handlers: Partial<Handlers> = {
   },
   'settings.set': (p) => {
     calls.push('settings');
-    return { model: null, device: 'auto', overlap: null, exportFormat: 'wav24', dragFormat: 'wav24', libraryFormat: 'wav32f', ...p };
+    return { model: null, device: 'auto', overlap: null, exportFormat: 'wav24', dragFormat: 'wav24', libraryFormat: 'wav32f', exportNamePattern: null, ...p };
   },
   'queue.list': () => [{ bogus: true }] as never,
   'export.run': () => {

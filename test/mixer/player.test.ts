@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultMix, mixdown, type MixState } from '../../src-main/shared/mix-law.js';
 import { launchChromium } from '../e2e/chromium.js';
+import { rendererAlias } from '../../vite.renderer.config.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SR = 44100;
@@ -36,6 +37,7 @@ function playerBundle(): Promise<string> {
       await build({
         configFile: false,
         logLevel: 'error',
+        resolve: { alias: rendererAlias }, // player.ts imports $shared/mix-law.js
         build: {
           outDir: tmp,
           emptyOutDir: true,
