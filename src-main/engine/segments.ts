@@ -265,3 +265,51 @@ export class OverlapAdd {
     return out;
   }
 }
+
+/**
+ * Where one segment of a whole, known signal sits (padded coordinates, as Segment): its model input
+ * is the N samples from `inputFrom` (zeros outside the signal), of which the outputs [from,
+ * from + length) are kept, for samples [start, start + length).
+ */
+export interface SegmentSpec {
+  start: number;
+  inputFrom: number;
+  from: number;
+  length: number;
+}
+
+/**
+ * The segments a Segmenter makes of a signal of `total` samples, without the samples: the same
+ * starts, tails and kept parts in the same order (live.ts separates them in any order and reads
+ * each one's input where it needs it). Pinned to the Segmenter by test/engine/live.test.ts.
+ */
+export function segmentPlan(placement: Placement, size: number, total: number): SegmentSpec[] {
+  const p = placement;
+  const N = size;
+  const stride = p.stride;
+  const out: SegmentSpec[] = [];
+  const leadIn = Math.max(0, Math.floor(p.leadIn));
+  const signalEnd = leadIn + total;
+  let next = 0;
+  // full segments (the Segmenter's emitFull), lead-in-only ones included
+  while (signalEnd >= next + N && (total > 0 || next + N <= leadIn)) {
+    out.push({ start: next, inputFrom: next, from: 0, length: N });
+    next += stride;
+  }
+  if (total === 0) return out;
+  if (p.tail === 'pad') {
+    while (next < signalEnd && !(out.length > 0 && next - stride + N >= signalEnd)) {
+      out.push({ start: next, inputFrom: next, from: 0, length: N });
+      next += stride;
+    }
+    return out;
+  }
+  const padded = p.tail === 'cut' ? Math.max(signalEnd, p.paddedLength?.(total) ?? signalEnd) : signalEnd;
+  while (next < padded) {
+    const length = Math.min(N, padded - next);
+    const shift = p.tail === 'centre' ? Math.floor((N - length) / 2) : 0;
+    out.push({ start: next, inputFrom: next - shift, from: shift, length });
+    next += stride;
+  }
+  return out;
+}

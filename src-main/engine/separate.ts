@@ -109,7 +109,7 @@ function now(): number {
   return performance.now() / 1000;
 }
 
-async function resolveModel(model: SeparateOptions['model']): Promise<InstalledModel> {
+export async function resolveModel(model: SeparateOptions['model']): Promise<InstalledModel> {
   if (model && typeof model === 'object') return model;
   const reg = await loadRegistry();
   const id = model ?? reg.defaultId;
@@ -119,7 +119,7 @@ async function resolveModel(model: SeparateOptions['model']): Promise<InstalledM
 }
 
 /** One stage's ONNX Runtime runner and adapter, with this job's pure inference time. */
-interface StageRunner {
+export interface StageRunner {
   adapter: ModelAdapter;
   runner: Runner;
   inferenceSeconds(): number;
@@ -127,7 +127,7 @@ interface StageRunner {
   done(): Promise<void>;
 }
 
-async function openStage(stage: StagePlan, opts: SeparateOptions, lane: number, threads: number | undefined): Promise<StageRunner> {
+export async function openStage(stage: StagePlan, opts: SeparateOptions, lane: number, threads: number | undefined): Promise<StageRunner> {
   const model = stage.model;
   const m = model.manifest;
   const factory = adapterFactory(m.io);
@@ -161,7 +161,18 @@ async function openStage(stage: StagePlan, opts: SeparateOptions, lane: number, 
   }
 }
 
-export async function separateFile(opts: SeparateOptions): Promise<SeparationResult> {
+export function separateFile(opts: SeparateOptions): Promise<SeparationResult> {
+  return runJob(opts, runStages);
+}
+
+/** Reports a job's progress (never throws). */
+export type JobReport = (stage: SeparationProgress['stage'], fraction: number, etaSeconds: number | null) => void;
+
+/** Separates a planned job whose stages are open (the stream's `runStages`, or the live mode's, separate-live.ts). */
+export type StagesRunner = (opts: SeparateOptions, plan: SeparationPlan, info: AudioInfo, runners: StageRunner[], t0: number, report: JobReport) => Promise<SeparationResult>;
+
+/** A job: plan (model, stages, probe, song folder), open the stages' runners, run them with `run`, let the runners go. */
+export async function runJob(opts: SeparateOptions, run: StagesRunner): Promise<SeparationResult> {
   const t0 = now();
   const signal = opts.signal;
   checkAbort(signal);
@@ -193,7 +204,7 @@ export async function separateFile(opts: SeparateOptions): Promise<SeparationRes
   const runners: StageRunner[] = [];
   try {
     for (const [k, stage] of plan.stages.entries()) runners.push(await openStage(stage, opts, parallel ? k : 0, threads));
-    return await runStages(opts, plan, info, runners, t0, report);
+    return await run(opts, plan, info, runners, t0, report);
   } finally {
     for (const r of runners) await r.done();
   }
@@ -206,10 +217,9 @@ async function runStages(
   info: AudioInfo,
   runners: StageRunner[],
   t0: number,
-  report: (stage: SeparationProgress['stage'], fraction: number, etaSeconds: number | null) => void,
+  report: JobReport,
 ): Promise<SeparationResult> {
   const signal = opts.signal;
-  const outDir = path.resolve(opts.outDir);
 
   const C = plan.channels;
   const SR = plan.sampleRate;
@@ -279,13 +289,50 @@ async function runStages(
   }
 
   // ── sink ──
-  const metadata = analyzer ? (stem: string) => ({ label: stemLabel(stem), model: plan.modelId }) : undefined;
-  const sink = await StemSink.open(outDir, plan.stems, plan.wanted, C, SR, plan.format, metadata);
+  const { frames, targets, music } = await writeStems(opts, plan, chunks(), {
+    finish: () => {
+      if (analyzer && !analysisError)
+        try {
+          return analyzer.finish();
+        } catch (e) {
+          analysisError = e;
+        }
+      return null;
+    },
+    error: () => analysisError,
+    on: !!analyzer,
+  }, report);
+  return separationResult(opts, plan, runners, t0, frames, targets, inputReport.warnings, music);
+}
+
+/** The tempo/key analysis of a job's mixture as the sink sees it. */
+export interface JobAnalysis {
+  /** Whether the job analyses (the stems then carry metadata). */
+  on: boolean;
+  /** The analysis of the whole mixture, or null (none, or it failed: `error()`). */
+  finish(): MusicAnalysis | null;
+  error(): unknown;
+}
+
+/**
+ * The sink of a job: its stems' chunks (plan.stems order, in signal order) → StemSink → commit,
+ * with the analysis' tempo and key; a failure or cancel rolls every stem back.
+ */
+export async function writeStems(
+  opts: SeparateOptions,
+  plan: SeparationPlan,
+  chunks: AsyncIterable<Float32Array[][]>,
+  analysis: JobAnalysis,
+  report: JobReport,
+): Promise<{ frames: number; targets: Record<string, string>; music: MusicAnalysis | null }> {
+  const signal = opts.signal;
+  const metadata = analysis.on ? (stem: string) => ({ label: stemLabel(stem), model: plan.modelId }) : undefined;
+  const sink = await StemSink.open(path.resolve(opts.outDir), plan.stems, plan.wanted, plan.channels, plan.sampleRate, plan.format, metadata);
   let frames = 0;
   let music: MusicAnalysis | null = null;
   try {
     report('separate', 0, null);
-    for await (const stems of chunks()) {
+    for await (const stems of chunks) {
       // the input is finite (decode.ts), so a NaN or infinity here is the model's: never write it
       if (countNonFinite(stems) > 0)
         throw new StemdeckError(
@@ -296,13 +343,9 @@ async function runStages(
       frames += stems[0][0].length;
     }
     checkAbort(signal);
-    if (analyzer && !analysisError)
-      try {
-        music = analyzer.finish();
-      } catch (e) {
-        analysisError = e;
-      }
+    music = analysis.finish();
     // a failed analysis does not fail the stems: they carry no tempo/key, and the shell says so
+    const analysisError = analysis.error();
     if (analysisError) console.warn(`stemdeck: tempo and key of "${opts.input}" could not be detected: ${(analysisError as Error)?.message ?? String(analysisError)}`);
     await sink.commitAll(signal, (f) => report('write', f, f >= 1 ? 0 : null), {
       ...(music ? { metadata: { tempo: music.tempo?.bpm ?? null, key: music.key?.name ?? null } } : {}),
@@ -315,26 +358,39 @@ async function runStages(
       throw new StemdeckError('cancelled', 'The separation was cancelled.');
     throw e;
   }
+  return { frames, targets: sink.targets, music };
+}
 
+/** The result of a job whose `frames` of stems are in `outputs`. */
+export function separationResult(
+  opts: Pick<SeparateOptions, 'device'>,
+  plan: SeparationPlan,
+  runners: StageRunner[],
+  t0: number,
+  frames: number,
+  outputs: Record<string, string>,
+  warnings: StemdeckWarning[],
+  music: MusicAnalysis | null = null,
+): SeparationResult {
   const seconds = now() - t0;
-  const durationSeconds = frames / SR;
+  const durationSeconds = frames / plan.sampleRate;
   const providers = [...new Set(runners.map((r) => r.runner.provider))];
   const providerNote = runners.find((r) => r.runner.fallbackReason)?.runner.fallbackReason ?? null;
   const device = opts.device ?? 'auto';
   const explicitDevice = device !== 'auto' && device !== 'cpu';
   return {
     model: plan.modelId,
-    outputs: sink.targets,
+    outputs,
     seconds,
     inferenceSeconds: runners.reduce((sum, r) => sum + r.inferenceSeconds(), 0),
     durationSeconds,
     frames,
-    sampleRate: SR,
+    sampleRate: plan.sampleRate,
     realtimeFactor: seconds > 0 ? durationSeconds / seconds : 0,
     provider: providers.join('+'),
     providerNote,
     deviceFallback: explicitDevice && !providers.includes(device) ? (providerNote ?? `${device} is not available`) : null,
-    warnings: inputReport.warnings,
+    warnings,
     music,
   };
 }

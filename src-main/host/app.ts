@@ -32,6 +32,11 @@ import {
   createUniqueFolder,
   readWavChunks,
   readWavInfo,
+  parseNamePattern,
+  patternFileName,
+  stemLabel,
+  type NamePattern,
+  type StemMetadata,
   type InstalledModel,
   type ModelRegistry,
   type StemFile,
@@ -198,10 +203,14 @@ export class App extends EventEmitter<AppEvents> {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
       outDir = await createUniqueFolder(this.exportsDir, `${safeFileName(song.title, stamp.length + 1)} ${stamp}`);
     }
+    const namePattern = this.namePattern(req.namePattern === undefined ? this.settings.get().exportNamePattern : req.namePattern);
     const files = await exportSong({
       stems: this.stemFiles(song),
       title: song.title,
       tags: song.tags,
+      music: { tempo: song.tempo ?? null, key: song.key ?? null },
+      model: song.model.id,
+      namePattern,
       select: req.stems,
       mixdown: req.mixdown,
       preset: req.preset,
@@ -214,18 +223,29 @@ export class App extends EventEmitter<AppEvents> {
     return { outDir, files: files.map((f) => ({ ...f, ref: this.guard.refFor(f.path) })) };
   }
 
+  /** A checked name pattern (null: the default names); a bad one is an error that says how to write it. */
+  private namePattern(text: string | null | undefined): NamePattern | null {
+    return text ? parseNamePattern(text) : null;
+  }
+
+  /** A drag-out file of a stem or the mixdown: WAV with the song's tempo/key (acid, bext), cached per song/target/format/mix/name. */
   async dragOut(req: Parameters<Handlers['dragout.prepare']>[0]): Promise<DragOutFile> {
     const song = this.library.get(req.songId);
     const format = req.format ?? this.settings.get().dragFormat;
     const stems = this.stemFiles(song);
     const mixer = req.mixer ?? song.mixer;
+    const pattern = this.namePattern(this.settings.get().exportNamePattern);
     const key = crypto
       .createHash('sha256')
-      .update(JSON.stringify({ id: song.id, target: req.target, format, mixer: req.target === 'mixdown' ? mixer : null }))
+      .update(JSON.stringify({ id: song.id, target: req.target, format, mixer: req.target === 'mixdown' ? mixer : null, pattern: pattern?.source ?? null }))
       .digest('hex')
       .slice(0, 16);
-    const label = req.target === 'mixdown' ? 'Mix' : req.target[0].toUpperCase() + req.target.slice(1);
-    const fileName = fileNameWithSuffix(song.title, ` - ${label}.wav`);
+    const what = req.target === 'mixdown' ? 'Mix' : req.target;
+    const label = stemLabel(what);
+    const fileName = pattern
+      ? patternFileName(pattern, { song: song.title, stem: what, tempo: song.tempo, key: song.key, model: song.model.id }, '.wav')
+      : fileNameWithSuffix(song.title, ` - ${label}.wav`);
+    const metadata: StemMetadata = { label, tempo: song.tempo ?? null, key: song.key ?? null, model: song.model.id };
     const dir = path.join(this.dragoutDir, key);
     const file = path.join(dir, fileName);
     const exists = await fs.stat(file).then(
@@ -237,17 +257,26 @@ export class App extends EventEmitter<AppEvents> {
       if (req.target === 'mixdown') {
         const info = await readWavInfo(stems[0].file);
         const frames = Math.max(...(await Promise.all(stems.map((s) => readWavInfo(s.file)))).map((i) => i.frames));
-        await writeChunks(file, outputFormatOf(format), info.sampleRate, 2, frames, mixdownChunks(stems, mixer));
+        await writeChunks(file, outputFormatOf(format), info.sampleRate, 2, frames, mixdownChunks(stems, mixer), {}, undefined, metadata);
       } else {
         const stem = stems.find((s) => s.name === req.target);
         if (!stem) throw new StemdeckError('invalid-request', `The song has no stem "${req.target}".`);
         const info = await readWavInfo(stem.file);
-        await writeChunks(file, outputFormatOf(format), info.sampleRate, info.channels, info.frames, readWavChunks(stem.file));
+        await writeChunks(file, outputFormatOf(format), info.sampleRate, info.channels, info.frames, readWavChunks(stem.file), {}, undefined, metadata);
       }
     }
     const ref = this.guard.refFor(file);
     if (!ref) throw new StemdeckError('internal', 'drag-out file outside its folder');
     return { path: file, fileName, mime: 'audio/wav', ref };
+  }
+
+  /** Every stem of a song as drag-out files, in the song's stem order (one drag or one zip). */
+  async dragOutAll(req: Parameters<Handlers['dragout.prepareAll']>[0]): Promise<{ files: DragOutFile[] }> {
+    const song = this.library.get(req.songId);
+    this.stemFiles(song); // stems deleted: says so
+    const files: DragOutFile[] = [];
+    for (const s of song.stems) files.push(await this.dragOut({ songId: song.id, target: s.name, ...(req.format ? { format: req.format } : {}) }));
+    return { files };
   }
 
   async modelInfos(): Promise<ModelInfo[]> {
@@ -457,6 +486,7 @@ export class App extends EventEmitter<AppEvents> {
       },
       'export.run': (req) => this.exportRun(req),
       'dragout.prepare': (req) => this.dragOut(req),
+      'dragout.prepareAll': (req) => this.dragOutAll(req),
       'models.list': () => this.modelInfos(),
       'settings.get': () => this.settings.get(),
       'settings.set': async (patch) => {
@@ -468,6 +498,7 @@ export class App extends EventEmitter<AppEvents> {
             throw new StemdeckError('model-unknown', `The model "${patch.model}" is not installed.`);
           }
         }
+        if (patch.exportNamePattern) this.namePattern(patch.exportNamePattern); // a bad pattern is refused with how to write it
         const next = await this.settings.set(patch);
         this.send('settings', next);
         return next;

@@ -6,6 +6,7 @@
  *   WS   /events?token=…            { event, payload } messages
  *   GET  /media/<root>/<path>?token=…   stems, peaks, artwork, exports, drag-out files (Range)
  *   POST /upload?name=…             raw file body (streamed) into the import folder → { path }
+ *   GET  /zip/<song id>?token=…     the song's stems as drag-out files, in one zip (stems-zip.ts)
  *
  * Every API call, media URL, upload and WebSocket needs the per-session random token; the Host
  * header must name the loopback address (DNS-rebinding guard); file access goes through PathGuard.
@@ -18,7 +19,9 @@ import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createDispatcher, type Handlers } from '../../api/contract.js';
+import { createDispatcher, SongIdSchema, type Handlers } from '../../api/contract.js';
+import { fileNameWithSuffix } from '../../engine/output/file-names.js';
+import { sendZip } from './stems-zip.js';
 import { StemdeckError } from '../../engine/errors.js';
 import type { App } from '../../host/app.js';
 import { contentSecurityPolicy } from '../csp.js';
@@ -211,6 +214,20 @@ export async function startBrowserShell(opts: BrowserShellOptions): Promise<Brow
       const extra: Record<string, string> = { 'cache-control': 'no-cache' };
       if (download !== null) extra['content-disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(path.basename(file))}`;
       return serveFile(req, res, file, extra);
+    }
+
+    if (pathname.startsWith('/zip/')) {
+      if (req.method !== 'GET') return sendError(res, 405, 'invalid-request', 'Use GET.');
+      if (!tokenEquals(url.searchParams.get('token'), token)) return sendError(res, 401, 'invalid-request', 'Missing or wrong session token.');
+      const id = SongIdSchema.safeParse(decodeURIComponent(pathname.slice('/zip/'.length)));
+      if (!id.success) return sendError(res, 400, 'invalid-request', 'Not a song id.');
+      const song = app.library.get(id.data);
+      const { files } = await app.dragOutAll({ songId: song.id });
+      return sendZip(
+        res,
+        files.map((f) => ({ path: f.path, name: f.fileName })),
+        fileNameWithSuffix(song.title, ' (stems).zip'),
+      );
     }
 
     if (pathname === '/upload') {

@@ -1,0 +1,217 @@
+/**
+ * separateFileLive: a job (separate.ts runJob: the same plan, stages and sink) in live mode, for
+ * playing a song while it separates:
+ * 1. the mixture is decoded once into <dir>/mixture.f32 (live-files.ts), in order, and reported as
+ *    it grows, so a player can start at once; the tempo/key analysis and the normalisation
+ *    statistics read the same pass;
+ * 2. the segments are separated in the order a listener's playhead asks for (live.ts,
+ *    live-order.ts: `control.setPlayhead`), each finished region written into <dir>/stem<i>.f32 and
+ *    reported;
+ * 3. when every region is done, the stems are read back in order into the job's sink — the same
+ *    writers and commit as a normal job, so the song is a normal job's, bit for bit.
+ * A failed or cancelled job rolls the sink back as a normal job does; the caller removes `dir`.
+ * Memory: O(segment) as a normal job (the signals live in the files); disk: the mixture and each
+ * stem as float32 until the caller removes `dir`.
+ */
+import fs from 'node:fs/promises';
+import type { Planar } from './adapters/types.js';
+import { decodeAudio, newDecodeReport } from './decode.js';
+import { StemdeckError } from './errors.js';
+import { FileFrameStore } from './live-files.js';
+import { LiveSeparation, type LiveTask } from './live.js';
+import type { FrameRange } from './live-order.js';
+import { MusicAnalyzer } from './analysis/index.js';
+import { checkAbort, streamStats } from './stream.js';
+import { runJob, separationResult, writeStems, type SeparateOptions, type SeparationResult, type StagesRunner } from './separate.js';
+
+/** What a live job reports as it goes (all frames at the model's rate). */
+export interface LiveState {
+  channels: number;
+  sampleRate: number;
+  /** The job's stems in order; stem i is <dir>/stem<i>.f32. */
+  stems: string[];
+  /** Frames of the song: the probe's estimate until the mixture is decoded, then exact. */
+  frames: number;
+  /** Frames of <dir>/mixture.f32 written so far; `mixtureDone` once the decode ended. */
+  mixtureFrames: number;
+  mixtureDone: boolean;
+  /** Finished regions of every stem, sorted. */
+  regions: FrameRange[];
+  /** The frames of the segment started last (the engine's current work), null before the first. */
+  separating: FrameRange | null;
+}
+
+/** Steers a live job: the listener's position and whether it is playing. */
+export interface LiveControl {
+  setPlayhead(seconds: number, playing: boolean): void;
+}
+
+export interface LiveJobOptions {
+  /** Folder for the live files (created; the caller removes it when the job has ended). */
+  dir: string;
+  /** Called whenever the state changes (the same object, updated). */
+  onState?(state: Readonly<LiveState>): void;
+  /** A first guess of seconds per segment (e.g. from the model's measured speed); later measured. */
+  secondsPerSegment?(stride: number, sampleRate: number): number | undefined;
+}
+
+/** A live job's control, usable from the start (a position given before separating starts is kept). */
+export function liveControl(): LiveControl & { attach(sep: LiveSeparation, sampleRate: number): void } {
+  let pending: { seconds: number; playing: boolean } | null = null;
+  let target: { sep: LiveSeparation; sampleRate: number } | null = null;
+  return {
+    setPlayhead(seconds, playing) {
+      pending = { seconds, playing };
+      target?.sep.setPlayhead(seconds * target.sampleRate, playing);
+    },
+    attach(sep, sampleRate) {
+      target = { sep, sampleRate };
+      if (pending) sep.setPlayhead(pending.seconds * sampleRate, pending.playing);
+    },
+  };
+}
+
+/** Read-back block of the stems into the sink (frames). */
+const BLOCK = 1 << 16;
+
+export function separateFileLive(opts: SeparateOptions & { live: LiveJobOptions; control?: ReturnType<typeof liveControl> }): Promise<SeparationResult> {
+  const control = opts.control ?? liveControl();
+  const run: StagesRunner = async (o, plan, info, runners, t0, report) => {
+    const live = opts.live;
+    const signal = o.signal;
+    const C = plan.channels;
+    const SR = plan.sampleRate;
+    await fs.mkdir(live.dir, { recursive: true });
+    const state: LiveState = {
+      channels: C,
+      sampleRate: SR,
+      stems: [...plan.stems],
+      frames: Math.max(1, Math.round(info.durationSeconds * SR)),
+      mixtureFrames: 0,
+      mixtureDone: false,
+      regions: [],
+      separating: null,
+    };
+    const tell = () => {
+      try {
+        live.onState?.(state);
+      } catch {
+        // a listener must not break the job
+      }
+    };
+    const stores: FileFrameStore[] = [];
+    const open = async (name: string) => {
+      const s = await FileFrameStore.create(live.dir, name, C);
+      stores.push(s);
+      return s;
+    };
+    try {
+      // 1. the mixture, decoded once (screened, analysed, counted for the normalisation)
+      const mixture = await open('mixture');
+      const inputReport = newDecodeReport();
+      const analyzer = o.analyze ? await MusicAnalyzer.create(SR) : null;
+      let analysisError: unknown = null;
+      const expected = state.frames;
+      async function* decoded(): AsyncGenerator<Float32Array[]> {
+        for await (const c of decodeAudio(o.input, { sampleRate: SR, channels: C, signal, expected: info, report: inputReport })) {
+          await mixture.write(state.mixtureFrames, c);
+          state.mixtureFrames += c[0].length;
+          if (analyzer && !analysisError)
+            try {
+              analyzer.push(c);
+            } catch (e) {
+              analysisError = e;
+            }
+          report('decode', Math.min(0.99, state.mixtureFrames / expected), null);
+          tell();
+          yield c;
+        }
+      }
+      const stats = await streamStats(decoded());
+      const total = state.mixtureFrames;
+      if (total === 0) throw new StemdeckError('input-corrupt', `"${o.input}" holds no audio that could be decoded.`);
+      state.frames = total;
+      state.mixtureDone = true;
+      tell();
+      checkAbort(signal);
+
+      // 2. separated in the listener's order
+      const outputs = await Promise.all(plan.stems.map((_, i) => open(`stem${i}`)));
+      const stageInputs = await Promise.all(plan.stages.map((_, k) => (k === 0 ? null : open(`stage${k}-input`))));
+      const last = plan.stages[plan.stages.length - 1];
+      const depth = Math.max(1, Math.floor(o.pipeline ?? 2));
+      const tSep = performance.now();
+      const sep = new LiveSeparation({
+        channels: C,
+        frames: total,
+        sampleRate: SR,
+        stages: plan.stages.map((st, k) => ({
+          adapter: runners[k].adapter,
+          overlap: st.overlap,
+          ...(st.normalize === 'mixture-std' ? { normalize: stats } : {}),
+          need: st.need,
+          residualIdx: st.residualIdx,
+          keep: plan.cascade ? st.keepIdx : st.stems.map((_, i) => i),
+        })),
+        mixture,
+        outputs,
+        residual: plan.cascade && plan.residual ? plan.stems.indexOf(plan.residual) : -1,
+        stageInput: (k) => stageInputs[k]!,
+        depth,
+        ...(signal ? { signal } : {}),
+        secondsPerSegment: live.secondsPerSegment?.(runners[runners.length - 1].adapter.placement?.(last.overlap).stride ?? Math.round(runners[runners.length - 1].adapter.segmentSamples * (1 - last.overlap)), SR),
+        onRegions: (regions) => {
+          state.regions = regions.map((r) => ({ ...r }));
+          const f = Math.min(0.99, sep.separatedFrames / total);
+          const elapsed = (performance.now() - tSep) / 1000;
+          report('separate', f, f > 0 ? (elapsed / f) * (1 - f) : null);
+          tell();
+        },
+        onTask: (t: LiveTask) => {
+          if (t.stage !== plan.stages.length - 1) return;
+          state.separating = { from: t.from, to: t.to };
+          tell();
+        },
+      });
+      control.attach(sep, SR);
+      await sep.run();
+      state.separating = null;
+      tell();
+
+      // 3. the stems, in order, into the job's sink
+      async function* chunks(): AsyncGenerator<Planar[]> {
+        for (let at = 0; at < total; at += BLOCK) {
+          checkAbort(signal);
+          const to = Math.min(total, at + BLOCK);
+          yield await Promise.all(outputs.map((s) => s.read(at, to)));
+        }
+      }
+      const { frames, targets, music } = await writeStems(
+        o,
+        plan,
+        chunks(),
+        {
+          on: !!analyzer,
+          finish: () => {
+            if (analyzer && !analysisError)
+              try {
+                return analyzer.finish();
+              } catch (e) {
+                analysisError = e;
+              }
+            return null;
+          },
+          error: () => analysisError,
+        },
+        report,
+      );
+      return separationResult(o, plan, runners, t0, frames, targets, inputReport.warnings, music);
+    } catch (e) {
+      if (signal?.aborted && !(e instanceof StemdeckError && e.code !== 'cancelled')) throw new StemdeckError('cancelled', 'The separation was cancelled.');
+      throw e;
+    } finally {
+      await Promise.allSettled(stores.map((s) => s.close()));
+    }
+  };
+  return runJob(opts, run);
+}
