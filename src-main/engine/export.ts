@@ -16,6 +16,11 @@
  * (names, colours, mastering DSP), as NI's Stem Creator writes it. Only track 0 is enabled, so
  * ordinary players play the mix.
  *
+ * DAW metadata: WAV files carry the song's tempo and key (acid) and a bext description
+ * ("Stemdeck: Vocals, 120 BPM, A minor, model …"), FLAC/MP3 BPM and key tags (writers.ts). File
+ * names are "<title> - Vocals.wav", "<title> (Mix).wav", or what `namePattern` makes of them
+ * (output/name-pattern.ts; {stem} is "Mix" or the preset's name for mixdowns).
+ *
  * Audio: planar Float32Array[] = [channels][frames] at the stems' sample rate (44.1 kHz).
  */
 import fs from 'node:fs/promises';
@@ -31,6 +36,8 @@ import { StemdeckError } from './errors.js';
 import { fileNameWithSuffix, nameLength, safeFileName } from './output/file-names.js';
 import { isStale, newToken, releaseToken, TOKEN_PATTERN } from './output/temp-tokens.js';
 import { extensionOf, fsError, outputFormatOf, removeStaleTempFiles, writeChunks } from './writers.js';
+import { patternFileName, stemLabel, type NamePattern } from './output/name-pattern.js';
+import type { StemMetadata } from './output/wav-metadata.js';
 
 export type AudioExportFormat = WavSampleFormat | 'flac' | 'mp3';
 export type ExportFormatName = AudioExportFormat | 'ni-stems';
@@ -55,6 +62,12 @@ export interface ExportOptions {
   /** Scale mixdowns (preset or current mix) so that their peak is NORMALIZE_PEAK: no clipping. */
   normalize?: boolean;
   signal?: AbortSignal;
+  /** The song's tempo (BPM) and key ("A minor"), null when unknown: into the files' metadata and names. */
+  music?: { tempo: number | null; key: string | null };
+  /** The model that separated the song (its id), for the metadata and the {model} token. */
+  model?: string;
+  /** File names from a pattern instead of "<title> - Vocals" / "<title> (Mix)". */
+  namePattern?: NamePattern | null;
 }
 
 /** Where `normalize` puts a mixdown's peak: −0.1 dBFS, linear. */
@@ -405,14 +418,19 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
   if (!o.stems.length) throw new StemdeckError('invalid-request', 'The song has no stems to export.');
   await fs.mkdir(o.outDir, { recursive: true });
   const ext = exportExtension(o.format);
-  const label = (stem: string): string => `${stem[0].toUpperCase()}${stem.slice(1)}`;
   // every file shares one base name, cut to leave room for the longest suffix
   const suffixes = [
-    ...o.select.map((name) => ` - ${label(name)}${ext}`),
+    ...o.select.map((name) => ` - ${stemLabel(name)}${ext}`),
     o.preset ? ` (${PRESET_SUFFIX[o.preset]})${ext}` : '',
     o.mixdown ? ` (Mix)${ext}` : '',
   ];
   const base = safeFileName(o.title, Math.max(0, ...suffixes.map(nameLength)));
+  const tempo = o.music?.tempo ?? null;
+  const key = o.music?.key ?? null;
+  /** A file's name: `defaultName` ("<base> - Vocals.wav"), or the pattern's for `what` ("vocals", "Mix"). */
+  const nameOf = (what: string, defaultName: string): string =>
+    o.namePattern ? patternFileName(o.namePattern, { song: o.title, stem: what, tempo, key, model: o.model }, ext) : defaultName;
+  const metadata = (what: string): StemMetadata => ({ label: stemLabel(what), tempo, key, ...(o.model ? { model: o.model } : {}) });
   const tags = { title: o.tags?.title ?? o.title, artist: o.tags?.artist, album: o.tags?.album };
   const files: ExportedFile[] = [];
   if (o.format === 'ni-stems') {
@@ -425,20 +443,22 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
   for (const name of o.select) {
     const stem = byName.get(name)!;
     const info = await readWavInfo(stem.file);
-    const fileName = `${base} - ${label(name)}${ext}`;
+    const fileName = nameOf(name, `${base} - ${stemLabel(name)}${ext}`);
     const out = path.join(o.outDir, fileName);
     const stats = { peak: 0, over: 0 };
     const chunks = measured(readWavChunks(stem.file, CHUNK), stats);
-    const bytes = await writeChunks(out, format, info.sampleRate, info.channels, info.frames, chunks, { ...tags, title: `${tags.title} (${name})` }, o.signal);
+    const fileTags = { ...tags, title: `${tags.title} (${name})` };
+    const bytes = await writeChunks(out, format, info.sampleRate, info.channels, info.frames, chunks, fileTags, o.signal, metadata(name));
     files.push({ kind: 'stem', stem: name, path: out, name: fileName, bytes, peak: stats.peak, clipped: clips ? stats.over : 0, gain: 1 });
   }
   const all = o.stems.map((s) => s.name);
-  const mixdownFile = async (mix: MixState, fileName: string, fileTags: Record<string, string | undefined>): Promise<void> => {
+  const mixdownFile = async (mix: MixState, what: string, fileTags: Record<string, string | undefined>): Promise<void> => {
     const gain = o.normalize ? normalizeGain(await mixdownPeak(o.stems, mix, o.signal)) : 1;
+    const fileName = nameOf(what, `${base} (${what})${ext}`);
     const out = path.join(o.outDir, fileName);
     const stats = { peak: 0, over: 0 };
     const chunks = measured(scaled(mixdownChunks(o.stems, mix), gain), stats);
-    const bytes = await writeChunks(out, format, sampleRate, 2, frames, chunks, fileTags, o.signal);
+    const bytes = await writeChunks(out, format, sampleRate, 2, frames, chunks, fileTags, o.signal, metadata(what));
     files.push({ kind: 'mixdown', stem: null, path: out, name: fileName, bytes, peak: stats.peak, clipped: clips ? stats.over : 0, gain });
   };
   if (o.preset) {
@@ -446,9 +466,9 @@ export async function exportSong(o: ExportOptions): Promise<ExportedFile[]> {
       throw new StemdeckError('invalid-request', `This song's model has no stems for the "${PRESET_SUFFIX[o.preset]}" preset.`);
     // the canonical stems, not the mixer: a preset is the same file whatever the faders say
     const mix = applyPreset(defaultMix(all), o.preset, all);
-    await mixdownFile(mix, `${base} (${PRESET_SUFFIX[o.preset]})${ext}`, { ...tags, title: `${tags.title} (${PRESET_SUFFIX[o.preset]})` });
+    await mixdownFile(mix, PRESET_SUFFIX[o.preset], { ...tags, title: `${tags.title} (${PRESET_SUFFIX[o.preset]})` });
   } else if (o.mixdown) {
-    await mixdownFile(o.mixer, `${base} (Mix)${ext}`, tags);
+    await mixdownFile(o.mixer, 'Mix', tags);
   }
   return files;
 }

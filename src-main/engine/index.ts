@@ -83,6 +83,7 @@ export { appDataDir, libraryDir, userModelsDir, bundledModelsDir } from './paths
 export {
   analyzeFile,
   analyzeMixture,
+  MusicAnalyzer,
   estimateTempo,
   estimateKey,
   ANALYSIS_SAMPLE_RATE,
@@ -109,4 +110,6 @@ export { ModelDownload, type DownloadProgress } from './models/download.js';
 export { exportSong, sweepExportLeftovers, mixdownChunks, NORMALIZE_PEAK, type StemFile, type ExportOptions, type ExportedFile, type ExportFormatName } from './export.js';
 export { readWavChunks, readWavInfo, type WavInfo } from './output/wav.js';
 export { fileNameWithSuffix, safeFileName, safeFileNameKeepingExtension } from './output/file-names.js';
+export { parseNamePattern, patternFileName, stemLabel, shortKeyName, NAME_TOKENS, DAW_NAME_PATTERN, type NamePattern, type NameFields } from './output/name-pattern.js';
+export { readWavMetadata, describeStem, parseKeyName, type StemMetadata, type AcidInfo, type BextInfo, type WavChunkList } from './output/wav-metadata.js';
 export { createUniqueFolder } from './output/unique-folder.js';

@@ -466,9 +466,10 @@ export async function writeAudio(
   planar: Float32Array[],
   sampleRate: number,
   format: OutputFormat,
+  metadata?: StemMetadata,
 ): Promise<void> {
   await ensureWritableDir(path.dirname(path.resolve(file)));
-  const w = createStemWriter(path.resolve(file), planar.length, sampleRate, format);
+  const w = createStemWriter(path.resolve(file), planar.length, sampleRate, format, {}, metadata);
   try {
     const n = planar[0]?.length ?? 0;
     const step = 1 << 16;
