@@ -73,6 +73,10 @@ def main(argv=None):
     ap.add_argument("--name", default=None, help="display name (default: the architecture's and config's)")
     ap.add_argument("--segment", type=int, default=None,
                     help="segment samples of the ONNX graph (default: the config's; MSTFA must keep its own)")
+    ap.add_argument("--update", action="store_true",
+                    help="re-export into an existing bundled model: keep its manifest (name, description, residual, "
+                         "realtimeFactor, metrics, …) and replace only files, params, trained, source (and licence "
+                         "when --license is given)")
     args = ap.parse_args(argv)
 
     arch = "resunet-decouple" if args.arch == "resunet" else args.arch
@@ -112,7 +116,17 @@ def main(argv=None):
         if method != "ratio-mask" or man["io"] != "waveform":
             raise SystemExit("--refine: only ratio-mask:NFFT:HOP, for waveform models")
         man["refine"] = {"method": method, "nFft": int(n_fft), "hop": int(hop)}
-    with open(os.path.join(d, "manifest.json"), "w") as f:
+    old_path = os.path.join(d, "manifest.json")
+    if args.update and os.path.exists(old_path):
+        with open(old_path) as f:
+            kept = json.load(f)
+        for k in ("files", "params", "trained", "source"):
+            kept[k] = man[k]
+        if "--license" in (argv if argv is not None else sys.argv):
+            kept["license"] = args.license
+        kept.pop("metrics", None)  # measured on the old weights: `npm run metrics` writes the new ones
+        man = kept
+    with open(old_path, "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")
     if args.set_default:
