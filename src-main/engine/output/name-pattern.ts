@@ -13,12 +13,9 @@ import { StemdeckError } from '../errors.js';
 import { cutToLength, nameLength, NAME_MAX, safeFileName, TEMP_AFFIX_MAX } from './file-names.js';
 import { formatBpm, parseKeyName } from './wav-metadata.js';
 import { PITCH_NAMES } from '../analysis/key.js';
+import { NAME_TOKENS, DAW_NAME_PATTERN, type NameToken } from '../../shared/name-patterns.js';
 
-export const NAME_TOKENS = ['song', 'stem', 'bpm', 'key', 'model'] as const;
-export type NameToken = (typeof NAME_TOKENS)[number];
-
-/** The DAW-style pattern the app offers and the README shows. */
-export const DAW_NAME_PATTERN = '{song} - {stem}[ - {bpm} BPM][ - {key}]';
+export { NAME_TOKENS, DAW_NAME_PATTERN, type NameToken };
 export const NAME_PATTERN_MAX = 200;
 
 export interface NameFields {
