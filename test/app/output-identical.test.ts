@@ -2,7 +2,8 @@
  * One audio output module (issue 16.3): the same audio through the separation's stem writer, the
  * app's export and its drag-out gives byte-identical WAV files in every WAV format. Before, the
  * stem writer scaled 16/24-bit samples by 2^(bits−1) − 1 and export by 2^(bits−1), and only the
- * stem writer's header had the JUNK chunk that reserves room for RF64's ds64.
+ * stem writer's header had the JUNK chunk that reserves room for RF64's ds64. (Export and drag-out
+ * add the song's DAW metadata, bext + acid: the stem writer is given the same.)
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,7 +53,8 @@ test('the same audio through stems, export and drag-out gives byte-identical fil
     ];
     for (const [api, engine] of formats) {
       const stem = path.join(dir, `stem-${api}.wav`);
-      await writeAudio(stem, audio, 44100, engine); // what a separation writes in this format
+      // what a separation writes in this format, with the metadata export and drag-out give the stem (wav-metadata.ts)
+      await writeAudio(stem, audio, 44100, engine, { label: 'Vocals', tempo: song.tempo ?? null, key: song.key ?? null, model: song.model.id });
       const exported = await app.exportRun({ songId: song.id, stems: ['vocals'], mixdown: false, preset: null, format: api });
       const dragged = await app.dragOut({ songId: song.id, target: 'vocals', format: api });
       const want = fs.readFileSync(stem);
