@@ -84,7 +84,7 @@ import { StemNameSchema, ModelIdSchema, DeviceSchema } from '../shared/vocabular
  * roots, `path` is relative to it with '/' separators (no '..', no leading '/').
  * URL: `api.mediaUrl(ref)`.
  */
-export const MediaRootSchema = z.enum(['library', 'exports', 'dragout']);
+export const MediaRootSchema = z.enum(['library', 'exports', 'dragout', 'live']);
 export const MediaRefSchema = z.strictObject({
   root: MediaRootSchema,
   path: z
@@ -257,6 +257,28 @@ export type SongSummary = z.infer<typeof SongSummarySchema>;
 
 export const JobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
 export const JobStageSchema = z.enum(['hash', 'decode', 'separate', 'write', 'finalize']);
+/** Frames [from, to) at the job's sample rate. */
+const FrameRangeSchema = z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]);
+/**
+ * A running job in live mode (play while it separates): its files are raw interleaved float32
+ * little-endian samples at `sampleRate` with `channels` channels, no header (frame f at byte
+ * f · channels · 4), read by byte range. The mixture grows in order (`mixture.frames` so far);
+ * each stem holds its final samples inside `regions` (the same for every stem) and nothing to rely
+ * on outside them. Gone when the job ends (the song is then in the library, or nowhere).
+ */
+export const JobLiveSchema = z.strictObject({
+  sampleRate: z.number().int().positive(),
+  channels: z.number().int().positive(),
+  /** Frames of the song: an estimate until the mixture is decoded (`mixture.done`), then exact. */
+  frames: z.number().int().nonnegative(),
+  mixture: z.strictObject({ ref: MediaRefSchema, frames: z.number().int().nonnegative(), done: z.boolean() }),
+  stems: z.array(z.strictObject({ name: StemNameSchema, ref: MediaRefSchema })),
+  /** Separated regions, sorted, disjoint. */
+  regions: z.array(FrameRangeSchema),
+  /** The segment the engine started last (its frames), null when none is running. */
+  separating: FrameRangeSchema.nullable(),
+});
+export type JobLive = z.infer<typeof JobLiveSchema>;
 export const JobSchema = z.strictObject({
   id: JobIdSchema,
   input: z.string(),
@@ -273,6 +295,8 @@ export const JobSchema = z.strictObject({
   warnings: z.array(ApiWarningSchema).optional(),
   /** Set when done. */
   songId: SongIdSchema.nullable(),
+  /** While it runs in live mode: what the mixer plays before the song is in the library. */
+  live: JobLiveSchema.optional(),
   attempts: z.number().int().nonnegative(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
@@ -484,6 +508,8 @@ export const methods = {
   'queue.list': { params: Empty, result: z.array(JobSchema) },
   'queue.cancel': { params: ByJob, result: JobSchema },
   'queue.retry': { params: ByJob, result: JobSchema },
+  /** The listener's position in a running live job (seconds; playing or not): the engine separates from there first. */
+  'queue.playhead': { params: z.strictObject({ id: JobIdSchema, seconds: z.number().min(0).max(1e7), playing: z.boolean() }), result: Ok },
   /** Removes done/failed/cancelled jobs from the list. */
   'queue.clear': { params: Empty, result: Ok },
 

@@ -15,14 +15,14 @@
  */
 import fs from 'node:fs/promises';
 import type { Planar } from './adapters/types.js';
-import { decodeAudio, newDecodeReport } from './decode.js';
+import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio } from './decode.js';
 import { StemdeckError } from './errors.js';
 import { FileFrameStore } from './live-files.js';
 import { LiveSeparation, type LiveTask } from './live.js';
 import type { FrameRange } from './live-order.js';
 import { MusicAnalyzer } from './analysis/index.js';
 import { checkAbort, streamStats } from './stream.js';
-import { runJob, separationResult, writeStems, type SeparateOptions, type SeparationResult, type StagesRunner } from './separate.js';
+import { resolveModel, runJob, separationResult, writeStems, type SeparateOptions, type SeparationResult, type StagesRunner } from './separate.js';
 
 /** What a live job reports as it goes (all frames at the model's rate). */
 export interface LiveState {
@@ -74,144 +74,159 @@ export function liveControl(): LiveControl & { attach(sep: LiveSeparation, sampl
 /** Read-back block of the stems into the sink (frames). */
 const BLOCK = 1 << 16;
 
-export function separateFileLive(opts: SeparateOptions & { live: LiveJobOptions; control?: ReturnType<typeof liveControl> }): Promise<SeparationResult> {
+export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOptions; control?: ReturnType<typeof liveControl> }): Promise<SeparationResult> {
   const control = opts.control ?? liveControl();
-  const run: StagesRunner = async (o, plan, info, runners, t0, report) => {
-    const live = opts.live;
-    const signal = o.signal;
-    const C = plan.channels;
-    const SR = plan.sampleRate;
-    await fs.mkdir(live.dir, { recursive: true });
-    const state: LiveState = {
-      channels: C,
-      sampleRate: SR,
-      stems: [...plan.stems],
-      frames: Math.max(1, Math.round(info.durationSeconds * SR)),
-      mixtureFrames: 0,
-      mixtureDone: false,
-      regions: [],
-      separating: null,
-    };
-    const tell = () => {
-      try {
-        live.onState?.(state);
-      } catch {
-        // a listener must not break the job
-      }
-    };
-    const stores: FileFrameStore[] = [];
-    const open = async (name: string) => {
-      const s = await FileFrameStore.create(live.dir, name, C);
-      stores.push(s);
-      return s;
-    };
+  const live = opts.live;
+  // the job's own signal: a failure before the separation starts also stops the decode
+  const ac = new AbortController();
+  const stop = () => ac.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  const signal = ac.signal;
+  const stores: FileFrameStore[] = [];
+  const open = async (name: string) => {
+    const s = await FileFrameStore.create(live.dir, name, channels);
+    stores.push(s);
+    return s;
+  };
+  // 1. the mixture, decoded at once (while the model's sessions open): a player can start now
+  checkAbort(signal);
+  const model = await resolveModel(opts.model);
+  const channels = model.manifest.channels;
+  const sampleRate = model.manifest.sampleRate;
+  const info = await probeAudio(opts.input);
+  checkLongEnough(opts.input, info);
+  await fs.mkdir(live.dir, { recursive: true });
+  const state: LiveState = {
+    channels,
+    sampleRate,
+    stems: [...model.manifest.stems],
+    frames: Math.max(1, Math.round(info.durationSeconds * sampleRate)),
+    mixtureFrames: 0,
+    mixtureDone: false,
+    regions: [],
+    separating: null,
+  };
+  const tell = () => {
     try {
-      // 1. the mixture, decoded once (screened, analysed, counted for the normalisation)
-      const mixture = await open('mixture');
-      const inputReport = newDecodeReport();
-      const analyzer = o.analyze ? await MusicAnalyzer.create(SR) : null;
-      let analysisError: unknown = null;
-      const expected = state.frames;
-      async function* decoded(): AsyncGenerator<Float32Array[]> {
-        for await (const c of decodeAudio(o.input, { sampleRate: SR, channels: C, signal, expected: info, report: inputReport })) {
-          await mixture.write(state.mixtureFrames, c);
-          state.mixtureFrames += c[0].length;
-          if (analyzer && !analysisError)
-            try {
-              analyzer.push(c);
-            } catch (e) {
-              analysisError = e;
-            }
-          report('decode', Math.min(0.99, state.mixtureFrames / expected), null);
-          tell();
-          yield c;
-        }
-      }
-      const stats = await streamStats(decoded());
-      const total = state.mixtureFrames;
-      if (total === 0) throw new StemdeckError('input-corrupt', `"${o.input}" holds no audio that could be decoded.`);
-      state.frames = total;
-      state.mixtureDone = true;
-      tell();
-      checkAbort(signal);
-
-      // 2. separated in the listener's order
-      const outputs = await Promise.all(plan.stems.map((_, i) => open(`stem${i}`)));
-      const stageInputs = await Promise.all(plan.stages.map((_, k) => (k === 0 ? null : open(`stage${k}-input`))));
-      const last = plan.stages[plan.stages.length - 1];
-      const depth = Math.max(1, Math.floor(o.pipeline ?? 2));
-      const tSep = performance.now();
-      const sep = new LiveSeparation({
-        channels: C,
-        frames: total,
-        sampleRate: SR,
-        stages: plan.stages.map((st, k) => ({
-          adapter: runners[k].adapter,
-          overlap: st.overlap,
-          ...(st.normalize === 'mixture-std' ? { normalize: stats } : {}),
-          need: st.need,
-          residualIdx: st.residualIdx,
-          keep: plan.cascade ? st.keepIdx : st.stems.map((_, i) => i),
-        })),
-        mixture,
-        outputs,
-        residual: plan.cascade && plan.residual ? plan.stems.indexOf(plan.residual) : -1,
-        stageInput: (k) => stageInputs[k]!,
-        depth,
-        ...(signal ? { signal } : {}),
-        secondsPerSegment: live.secondsPerSegment?.(runners[runners.length - 1].adapter.placement?.(last.overlap).stride ?? Math.round(runners[runners.length - 1].adapter.segmentSamples * (1 - last.overlap)), SR),
-        onRegions: (regions) => {
-          state.regions = regions.map((r) => ({ ...r }));
-          const f = Math.min(0.99, sep.separatedFrames / total);
-          const elapsed = (performance.now() - tSep) / 1000;
-          report('separate', f, f > 0 ? (elapsed / f) * (1 - f) : null);
-          tell();
-        },
-        onTask: (t: LiveTask) => {
-          if (t.stage !== plan.stages.length - 1) return;
-          state.separating = { from: t.from, to: t.to };
-          tell();
-        },
-      });
-      control.attach(sep, SR);
-      await sep.run();
-      state.separating = null;
-      tell();
-
-      // 3. the stems, in order, into the job's sink
-      async function* chunks(): AsyncGenerator<Planar[]> {
-        for (let at = 0; at < total; at += BLOCK) {
-          checkAbort(signal);
-          const to = Math.min(total, at + BLOCK);
-          yield await Promise.all(outputs.map((s) => s.read(at, to)));
-        }
-      }
-      const { frames, targets, music } = await writeStems(
-        o,
-        plan,
-        chunks(),
-        {
-          on: !!analyzer,
-          finish: () => {
-            if (analyzer && !analysisError)
-              try {
-                return analyzer.finish();
-              } catch (e) {
-                analysisError = e;
-              }
-            return null;
-          },
-          error: () => analysisError,
-        },
-        report,
-      );
-      return separationResult(o, plan, runners, t0, frames, targets, inputReport.warnings, music);
-    } catch (e) {
-      if (signal?.aborted && !(e instanceof StemdeckError && e.code !== 'cancelled')) throw new StemdeckError('cancelled', 'The separation was cancelled.');
-      throw e;
-    } finally {
-      await Promise.allSettled(stores.map((s) => s.close()));
+      live.onState?.(state);
+    } catch {
+      // a listener must not break the job
     }
   };
-  return runJob(opts, run);
+  const inputReport = newDecodeReport();
+  const analyzer = opts.analyze ? await MusicAnalyzer.create(sampleRate) : null;
+  let analysisError: unknown = null;
+  const decoding = (async () => {
+    const mixture = await open('mixture');
+    async function* decoded(): AsyncGenerator<Float32Array[]> {
+      for await (const c of decodeAudio(opts.input, { sampleRate, channels, signal, expected: info, report: inputReport })) {
+        await mixture.write(state.mixtureFrames, c);
+        state.mixtureFrames += c[0].length;
+        if (analyzer && !analysisError)
+          try {
+            analyzer.push(c);
+          } catch (e) {
+            analysisError = e;
+          }
+        tell();
+        yield c;
+      }
+    }
+    // the normalisation's statistics read the same pass (streamStats: the same sums in the same order)
+    const stats = await streamStats(decoded());
+    if (state.mixtureFrames === 0) throw new StemdeckError('input-corrupt', `"${opts.input}" holds no audio that could be decoded.`);
+    state.frames = state.mixtureFrames;
+    state.mixtureDone = true;
+    tell();
+    return { mixture, stats, total: state.mixtureFrames };
+  })();
+  decoding.catch(() => undefined); // awaited by the job below
+
+  const run: StagesRunner = async (o, plan, _info, runners, t0, report) => {
+    const C = plan.channels;
+    const SR = plan.sampleRate;
+    report('decode', 0, null);
+    const { mixture, stats, total } = await decoding;
+    checkAbort(signal);
+
+    // 2. separated in the listener's order
+    const outputs = await Promise.all(plan.stems.map((_, i) => open(`stem${i}`)));
+    const stageInputs = await Promise.all(plan.stages.map((_, k) => (k === 0 ? null : open(`stage${k}-input`))));
+    const last = plan.stages.length - 1;
+    const lastAdapter = runners[last].adapter;
+    const stride = lastAdapter.placement?.(plan.stages[last].overlap).stride ?? Math.max(1, lastAdapter.segmentSamples - Math.round(lastAdapter.segmentSamples * plan.stages[last].overlap));
+    const tSep = performance.now();
+    const sep: LiveSeparation = new LiveSeparation({
+      channels: C,
+      frames: total,
+      sampleRate: SR,
+      stages: plan.stages.map((st, k) => ({
+        adapter: runners[k].adapter,
+        overlap: st.overlap,
+        ...(st.normalize === 'mixture-std' ? { normalize: stats } : {}),
+        need: st.need,
+        residualIdx: st.residualIdx,
+        keep: plan.cascade ? st.keepIdx : st.stems.map((_, i) => i),
+      })),
+      mixture,
+      outputs,
+      residual: plan.cascade && plan.residual ? plan.stems.indexOf(plan.residual) : -1,
+      stageInput: (k) => stageInputs[k]!,
+      depth: Math.max(1, Math.floor(o.pipeline ?? 2)),
+      signal,
+      ...(live.secondsPerSegment?.(stride, SR) ? { secondsPerSegment: live.secondsPerSegment(stride, SR)! } : {}),
+      onRegions: (regions) => {
+        state.regions = regions.map((r) => ({ ...r }));
+        const f = Math.min(0.99, sep.separatedFrames / total);
+        const elapsed = (performance.now() - tSep) / 1000;
+        report('separate', f, f > 0 ? (elapsed / f) * (1 - f) : null);
+        tell();
+      },
+      onTask: (t: LiveTask) => {
+        if (t.stage !== last) return;
+        state.separating = { from: t.from, to: t.to };
+        tell();
+      },
+    });
+    control.attach(sep, SR);
+    await sep.run();
+    state.separating = null;
+    tell();
+
+    // 3. the stems, in order, into the job's sink
+    async function* chunks(): AsyncGenerator<Planar[]> {
+      for (let at = 0; at < total; at += BLOCK) {
+        checkAbort(signal);
+        const to = Math.min(total, at + BLOCK);
+        yield await Promise.all(outputs.map((s) => s.read(at, to)));
+      }
+    }
+    const analysis = {
+      on: !!analyzer,
+      finish: () => {
+        if (analyzer && !analysisError)
+          try {
+            return analyzer.finish();
+          } catch (e) {
+            analysisError = e;
+          }
+        return null;
+      },
+      error: () => analysisError,
+    };
+    const { frames, targets, music } = await writeStems({ ...o, signal }, plan, chunks(), analysis, report);
+    return separationResult(o, plan, runners, t0, frames, targets, inputReport.warnings, music);
+  };
+  try {
+    return await runJob({ ...opts, model, signal }, run);
+  } catch (e) {
+    if (opts.signal?.aborted && !(e instanceof StemdeckError && e.code !== 'cancelled')) throw new StemdeckError('cancelled', 'The separation was cancelled.');
+    throw e;
+  } finally {
+    stop();
+    opts.signal?.removeEventListener('abort', stop);
+    await decoding.catch(() => undefined);
+    await Promise.allSettled(stores.map((s) => s.close()));
+  }
 }

@@ -73,6 +73,8 @@ export class App extends EventEmitter<AppEvents> {
   readonly host: EngineHost;
   readonly exportsDir = path.join(this.home, 'exports');
   readonly dragoutDir = path.join(this.home, 'dragout');
+  /** Running jobs' live files (play while it separates), one folder per job, served as MediaRoot 'live'. */
+  readonly liveDir = path.join(this.home, 'live');
   readonly importsDir = path.join(this.home, 'imports');
   private registry: ModelRegistry | null = null;
 
@@ -84,6 +86,7 @@ export class App extends EventEmitter<AppEvents> {
       ...(options.spawnHost ? { spawn: options.spawnHost } : {}),
       ...(options.cancelGraceMs ? { cancelGraceMs: options.cancelGraceMs } : {}),
       libraryFormat: () => this.settings.get().libraryFormat,
+      liveRoot: this.liveDir,
     });
     this.host.on('job', (job) => this.send('job', this.userJob(job)));
     this.host.on('host', (state, message) => this.send('host', { state, message }));
@@ -117,6 +120,9 @@ export class App extends EventEmitter<AppEvents> {
     this.guard.setRoot('library', this.library.root);
     this.guard.setRoot('exports', this.exportsDir);
     this.guard.setRoot('dragout', this.dragoutDir);
+    // live files of jobs a quit or a kill cut short are worth nothing now
+    await fs.rm(this.liveDir, { recursive: true, force: true });
+    this.guard.setRoot('live', this.liveDir);
     this.guard.setRoot('imports', this.importsDir);
     await this.pruneImports();
     await sweepExportLeftovers(this.exportsDir); // temp files of exports a kill cut short
@@ -479,6 +485,10 @@ export class App extends EventEmitter<AppEvents> {
       'files.open': ({ paths, settings }) => this.openFiles(paths, settings),
       'queue.list': () => this.host.list().map((j) => this.userJob(j)),
       'queue.cancel': ({ id }) => this.userJob(this.host.cancel(id)),
+      'queue.playhead': ({ id, seconds, playing }) => {
+        this.host.playhead(id, seconds, playing);
+        return { ok: true as const };
+      },
       'queue.retry': ({ id }) => this.userJob(this.host.retry(id)),
       'queue.clear': () => {
         this.host.clear();

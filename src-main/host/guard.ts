@@ -97,7 +97,7 @@ export class PathGuard {
       rootName = ref.root;
       rel = ref.path;
     }
-    if (rootName !== 'library' && rootName !== 'exports' && rootName !== 'dragout') throw forbidden('this path');
+    if (rootName !== 'library' && rootName !== 'exports' && rootName !== 'dragout' && rootName !== 'live') throw forbidden('this path');
     if (!rel || rel.includes('\0') || rel.includes('\\') || rel.startsWith('/') || path.isAbsolute(rel)) throw forbidden(`"${rel}"`);
     const parts = rel.split('/');
     if (parts.some((s) => s === '..' || s === '.' || s === '')) throw forbidden(`"${rel}"`);
@@ -114,7 +114,7 @@ export class PathGuard {
   /** The media reference of a file inside one of the roots, or null. */
   refFor(file: string): MediaRef | null {
     const real = realpathOrNull(file) ?? path.resolve(file);
-    for (const name of ['library', 'exports', 'dragout'] as const) {
+    for (const name of ['library', 'exports', 'dragout', 'live'] as const) {
       const root = this.roots.get(name);
       if (root && isInside(real, root) && real !== root) return { root: name, path: path.relative(root, real).split(path.sep).join('/') };
     }

@@ -12,7 +12,9 @@
  */
 import { EventEmitter } from 'node:events';
 import fsp from 'node:fs/promises';
-import type { ApiWarning, Job, LibraryFormat, SeparationSettings } from '../api/contract.js';
+import path from 'node:path';
+import type { ApiWarning, Job, JobLive, LibraryFormat, SeparationSettings } from '../api/contract.js';
+import type { LiveJobState } from './protocol.js';
 import { measuredSpeed } from './eta.js';
 import type { Library } from '../library/library.js';
 import { EngineSupervisor, type HostState, type JobMessage, type SpawnHost } from './engine-supervisor.js';
@@ -27,6 +29,8 @@ export interface EngineHostOptions {
   cancelGraceMs?: number;
   /** The library's stem format for the job starting now (Settings; read at start, not at enqueue). */
   libraryFormat?: () => LibraryFormat;
+  /** Jobs run in live mode (play while it separates) with their files in <liveRoot>/<job id>, served as MediaRoot 'live'. */
+  liveRoot?: string;
 }
 
 export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, string | null]; song: [string] }> {
@@ -123,13 +127,34 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
         source: next.source,
         measuredSpeed: measuredSpeed(this.opts.library.runs(), job.settings.model),
         ...(this.opts.libraryFormat ? { libraryFormat: this.opts.libraryFormat() } : {}),
+        ...(this.opts.liveRoot ? { live: { dir: path.join(this.opts.liveRoot, job.id) } } : {}),
       },
     });
+  }
+
+  /** The listener's position in the running live job (the engine separates from there first). */
+  playhead(id: string, seconds: number, playing: boolean): void {
+    if (this.queue.running()?.id === id) this.supervisor.send({ type: 'playhead', id, seconds, playing });
+  }
+
+  /** A live job's state as the API shows it: its files as media refs under the 'live' root. */
+  private liveOf(id: string, s: LiveJobState): JobLive {
+    const ref = (name: string) => ({ root: 'live' as const, path: `${id}/${name}.f32` });
+    return {
+      sampleRate: s.sampleRate,
+      channels: s.channels,
+      frames: s.frames,
+      mixture: { ref: ref('mixture'), frames: s.mixtureFrames, done: s.mixtureDone },
+      stems: s.stems.map((name, i) => ({ name, ref: ref(`stem${i}`) })),
+      regions: s.regions.map((r) => [r.from, r.to] as [number, number]),
+      separating: s.separating ? [s.separating.from, s.separating.to] : null,
+    };
   }
 
   /** The running job ends (`end`: the queue's change of status): its cancel is settled, the next job starts. */
   private finished(id: string, end: () => void): void {
     end();
+    if (this.opts.liveRoot) void fsp.rm(path.join(this.opts.liveRoot, id), { recursive: true, force: true }).catch(() => undefined);
     this.cancelRequested.delete(id);
     this.supervisor.cancelSettled();
     this.pump();
@@ -139,6 +164,7 @@ export class EngineHost extends EventEmitter<{ job: [Job]; host: [HostState, str
     if (this.queue.running()?.id !== msg.id) return;
     const id = msg.id;
     if (msg.type === 'progress') this.queue.progress(id, msg);
+    else if (msg.type === 'live') this.queue.live(id, this.liveOf(id, msg.state));
     else if (msg.type === 'done') {
       this.committing.add(id);
       void this.commit(id, msg.staging, msg.warnings ?? []).finally(() => this.committing.delete(id));

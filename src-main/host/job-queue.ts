@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import fsp from 'node:fs/promises';
 import crypto from 'node:crypto';
-import { JobSchema, type ApiError, type ApiWarning, type Job, type SeparationSettings } from '../api/contract.js';
+import { JobSchema, type ApiError, type ApiWarning, type Job, type JobLive, type SeparationSettings } from '../api/contract.js';
 import { StemdeckError } from '../engine/index.js';
 import { writeJsonAtomic } from '../engine/output/atomic.js';
 import { songIdFor } from '../library/library.js';
@@ -139,6 +139,14 @@ export class JobQueue extends EventEmitter<{ job: [Job] }> {
     this.emitJob(e.job, false);
   }
 
+  /** The live state of the running job (play while it separates). Ignored once the job stopped running. */
+  live(id: string, live: JobLive): void {
+    const e = this.entries.get(id);
+    if (!e || e.job.status !== 'running') return;
+    e.job.live = live;
+    this.emitJob(e.job, false);
+  }
+
   /** running → done: its song is in the library. */
   complete(id: string, songId: string, warnings: ApiWarning[]): void {
     this.move(this.entry(id), 'complete', {
@@ -232,6 +240,8 @@ export class JobQueue extends EventEmitter<{ job: [Job] }> {
     if (!(from as readonly JobStatus[]).includes(status)) throw new Error(`Job ${entry.job.id} cannot ${move}: it is ${status}.`);
     Object.assign(entry.job, changes, { status: to });
     if ('warnings' in changes && changes.warnings === undefined) delete entry.job.warnings;
+    // a live job's files go when it stops running: nothing half-separated stays playable
+    if (to !== 'running') delete entry.job.live;
   }
 
   private changed(job: Job): void {
@@ -239,9 +249,25 @@ export class JobQueue extends EventEmitter<{ job: [Job] }> {
     void this.save();
   }
 
+  private readonly trailing = new Map<string, NodeJS.Timeout>();
+
   private emitJob(job: Job, force: boolean): void {
     const now = Date.now();
-    if (!force && now - (this.lastEmit.get(job.id) ?? 0) < PROGRESS_EVENT_MS) return;
+    const wait = PROGRESS_EVENT_MS - (now - (this.lastEmit.get(job.id) ?? 0));
+    if (!force && wait > 0) {
+      // the last change of a burst is sent when the interval is over (a live job's last region must not wait for the next one)
+      if (!this.trailing.has(job.id))
+        this.trailing.set(
+          job.id,
+          setTimeout(() => {
+            this.trailing.delete(job.id);
+            this.emitJob(job, true);
+          }, wait),
+        );
+      return;
+    }
+    clearTimeout(this.trailing.get(job.id));
+    this.trailing.delete(job.id);
     this.lastEmit.set(job.id, now);
     this.emit('job', { ...job });
   }

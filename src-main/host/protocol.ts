@@ -13,6 +13,20 @@ export interface RunJob {
   measuredSpeed?: number | null;
   /** Sample format of the stems kept in the library (Settings); 32-bit float when absent. */
   libraryFormat?: LibraryFormat;
+  /** Separate in live mode (play while it separates, engine/separate-live.ts), its files in `dir`; the worker may decline for very long inputs. */
+  live?: { dir: string };
+}
+
+/** A live job's state (engine/separate-live.ts LiveState), frames at the model's rate. */
+export interface LiveJobState {
+  channels: number;
+  sampleRate: number;
+  stems: string[];
+  frames: number;
+  mixtureFrames: number;
+  mixtureDone: boolean;
+  regions: { from: number; to: number }[];
+  separating: { from: number; to: number } | null;
 }
 
 export type ToHost =
@@ -20,6 +34,8 @@ export type ToHost =
   | { type: 'cancel'; id: string }
   /** Release the ONNX Runtime sessions of the model files in these folders (removed or re-imported); [] only asks. */
   | { type: 'release'; id: number; dirs: string[] }
+  /** The listener's position in a live job. */
+  | { type: 'playhead'; id: string; seconds: number; playing: boolean }
   | { type: 'shutdown' };
 
 export type FromHost =
@@ -27,5 +43,7 @@ export type FromHost =
   | { type: 'progress'; id: string; stage: 'decode' | 'separate' | 'write' | 'finalize'; fraction: number; etaSeconds: number | null }
   | { type: 'done'; id: string; staging: string; warnings?: ApiWarning[] }
   | { type: 'failed'; id: string; error: ApiError }
+  /** A live job's state changed. */
+  | { type: 'live'; id: string; state: LiveJobState }
   /** Answer to 'release': the model files that still have a session in the engine host. */
   | { type: 'released'; id: number; resident: string[] };

@@ -6,7 +6,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probeAudio } from '../engine/decode.js';
-import { separateFile, type SeparationResult } from '../engine/separate.js';
+import { separateFile, type SeparateOptions, type SeparationResult } from '../engine/separate.js';
+import { liveControl, separateFileLive, type LiveState } from '../engine/separate-live.js';
 import { releaseRunners, residentRunners } from '../engine/runner.js';
 import { loadRegistry } from '../engine/registry.js';
 import { isStemdeckError } from '../engine/errors.js';
@@ -28,6 +29,14 @@ function send(msg: FromHost): void {
 }
 
 const running = new Map<string, AbortController>();
+/** Live jobs' controls (the listener's playhead). */
+const controls = new Map<string, ReturnType<typeof liveControl>>();
+
+/**
+ * Longest input separated in live mode (s): its float32 files take about 10.6 MB per channel-pair
+ * and stem-minute on disk while it runs (a 20-minute 4-stem song ≈ 1 GB); longer ones run as normal jobs.
+ */
+const LIVE_MAX_SECONDS = 20 * 60;
 
 /** Settings' library format → the engine's stem writer format ('wav' is 32-bit float). */
 const ENGINE_FORMAT: Record<LibraryFormat, OutputFormat> = { wav32f: 'wav', wav24: 'wav24', wav16: 'wav16' };
@@ -39,12 +48,15 @@ async function run(job: RunJob): Promise<void> {
   try {
     await fs.rm(job.staging, { recursive: true, force: true });
     await fs.mkdir(path.join(job.staging, 'stems'), { recursive: true });
-    const probe = await probeAudio(job.input);
+    // in live mode the mixture's decode must not wait for the probe's tags: both start now
+    const probing = probeAudio(job.input);
+    probing.catch(() => undefined);
     const registry = await loadRegistry();
     const model = registry.get(job.settings.model);
     const speed = job.measuredSpeed ?? model.manifest.realtimeFactor ?? null;
-    const eta = new EtaEstimator(speed ? probe.durationSeconds / speed : null, !!job.measuredSpeed);
-    const result = await separateFile({
+    let eta: EtaEstimator | null = null;
+    void probing.then((probe) => (eta = new EtaEstimator(speed ? probe.durationSeconds / speed : null, !!job.measuredSpeed)), () => undefined);
+    const options: SeparateOptions = {
       input: job.input,
       outDir: path.join(job.staging, 'stems'),
       model,
@@ -57,9 +69,27 @@ async function run(job: RunJob): Promise<void> {
       onProgress: (p) => {
         // the engine's ETA extrapolates the first segments (model loading included): ours starts from measured speed
         const fraction = Math.min(1, Math.max(0, p.fraction)) * 0.95;
-        send({ type: 'progress', id: job.id, stage: p.stage, fraction, etaSeconds: eta.eta(fraction, (Date.now() - started) / 1000) });
+        send({ type: 'progress', id: job.id, stage: p.stage, fraction, etaSeconds: eta?.eta(fraction, (Date.now() - started) / 1000) ?? null });
       },
-    });
+    };
+    const live = job.live && (await probing.then((p) => p.durationSeconds <= LIVE_MAX_SECONDS, () => true));
+    let result: SeparationResult;
+    if (job.live && live) {
+      const control = liveControl();
+      controls.set(job.id, control);
+      const dir = job.live.dir;
+      result = await separateFileLive({
+        ...options,
+        control,
+        live: {
+          dir,
+          onState: (state: Readonly<LiveState>) => send({ type: 'live', id: job.id, state: { ...state, regions: state.regions.map((r) => ({ ...r })) } }),
+          // a first guess of a segment's time from the model's speed on this computer; then measured
+          secondsPerSegment: (stride, sampleRate) => (speed ? stride / sampleRate / speed : undefined),
+        },
+      });
+    } else result = await separateFile(options);
+    const probe = await probing;
     if (ac.signal.aborted) throw ac.signal.reason;
     send({ type: 'progress', id: job.id, stage: 'finalize', fraction: 0.96, etaSeconds: null });
     const warnings = jobWarnings(job, result);
@@ -89,6 +119,7 @@ async function run(job: RunJob): Promise<void> {
     send({ type: 'failed', id: job.id, error });
   } finally {
     running.delete(job.id);
+    controls.delete(job.id);
   }
 }
 
@@ -107,6 +138,7 @@ function onMessage(raw: unknown): void {
   const msg = raw as ToHost;
   if (msg.type === 'run') void run(msg.job);
   else if (msg.type === 'cancel') running.get(msg.id)?.abort(new Error('cancelled'));
+  else if (msg.type === 'playhead') controls.get(msg.id)?.setPlayhead(msg.seconds, msg.playing);
   else if (msg.type === 'release')
     void releaseRunners(msg.dirs).finally(() => send({ type: 'released', id: msg.id, resident: residentRunners() }));
   else if (msg.type === 'shutdown') process.exit(0);
