@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs/promises';
 import type { Planar } from './adapters/types.js';
-import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio } from './decode.js';
+import { checkLongEnough, decodeAudio, newDecodeReport, probeAudio, type AudioInfo } from './decode.js';
 import { StemdeckError } from './errors.js';
 import { FileFrameStore } from './live-files.js';
 import { LiveSeparation, type LiveTask } from './live.js';
@@ -51,6 +51,8 @@ export interface LiveJobOptions {
   dir: string;
   /** Called whenever the state changes (the same object, updated). */
   onState?(state: Readonly<LiveState>): void;
+  /** The input's probe when the caller has it (saves a second ffprobe before the decode starts). */
+  probe?: AudioInfo;
   /** A first guess of seconds per segment (e.g. from the model's measured speed); later measured. */
   secondsPerSegment?(stride: number, sampleRate: number): number | undefined;
 }
@@ -94,7 +96,7 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
   const model = await resolveModel(opts.model);
   const channels = model.manifest.channels;
   const sampleRate = model.manifest.sampleRate;
-  const info = await probeAudio(opts.input);
+  const info = live.probe ?? (await probeAudio(opts.input));
   checkLongEnough(opts.input, info);
   await fs.mkdir(live.dir, { recursive: true });
   const state: LiveState = {

@@ -143,8 +143,10 @@ export class JobQueue extends EventEmitter<{ job: [Job] }> {
   live(id: string, live: JobLive): void {
     const e = this.entries.get(id);
     if (!e || e.job.status !== 'running') return;
+    // the first decoded audio goes out at once: a player waits for it
+    const first = !e.job.live?.mixture.frames && live.mixture.frames > 0;
     e.job.live = live;
-    this.emitJob(e.job, false);
+    this.emitJob(e.job, first);
   }
 
   /** running → done: its song is in the library. */

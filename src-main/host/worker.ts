@@ -72,7 +72,8 @@ async function run(job: RunJob): Promise<void> {
         send({ type: 'progress', id: job.id, stage: p.stage, fraction, etaSeconds: eta?.eta(fraction, (Date.now() - started) / 1000) ?? null });
       },
     };
-    const live = job.live && (await probing.then((p) => p.durationSeconds <= LIVE_MAX_SECONDS, () => true));
+    const probed = await probing.catch(() => undefined);
+    const live = job.live && (!probed || probed.durationSeconds <= LIVE_MAX_SECONDS);
     let result: SeparationResult;
     if (job.live && live) {
       const control = liveControl();
@@ -83,6 +84,7 @@ async function run(job: RunJob): Promise<void> {
         control,
         live: {
           dir,
+          ...(probed ? { probe: probed } : {}),
           onState: (state: Readonly<LiveState>) => send({ type: 'live', id: job.id, state: { ...state, regions: state.regions.map((r) => ({ ...r })) } }),
           // a first guess of a segment's time from the model's speed on this computer; then measured
           secondsPerSegment: (stride, sampleRate) => (speed ? stride / sampleRate / speed : undefined),

@@ -36,6 +36,8 @@ class AppState {
   usage = $state<{ totalBytes: number; songs: number } | null>(null);
   query = $state('');
   openSongId = $state<string | null>(null);
+  /** A running job whose song the mixer plays while it separates (live mode), or null. */
+  openJobId = $state<string | null>(null);
   notices = $state<Notice[]>([]);
   hostState = $state<'starting' | 'ready' | 'restarting' | 'stopped'>('starting');
   hostMessage = $state<string | null>(null);
@@ -122,8 +124,11 @@ class AppState {
     return this.models.find((m) => m.id === this.settings.model) ?? this.models.find((m) => m.isDefault) ?? this.models[0];
   }
 
-  /** Opens backend paths: queues separations; opens a song at once if it was separated already. */
-  async openPaths(paths: string[]): Promise<void> {
+  /**
+   * Opens backend paths: queues separations; opens a song at once if it was separated already, and
+   * one new file in the mixer while it separates (playing it; `since`: when the user let go of it).
+   */
+  async openPaths(paths: string[], since = performance.now()): Promise<void> {
     if (paths.length === 0) return;
     const res = await this.guard('queue', () =>
       this.api!.call('files.open', {
@@ -134,6 +139,7 @@ class AppState {
     if (!res) return;
     for (const j of res.jobs) if (!this.jobs.some((x) => x.id === j.id)) this.jobs = [...this.jobs, j];
     for (const r of res.refused) this.notify('queue', `${r.path.split(/[\\/]/).pop()}: ${r.error.message}`);
+    if (paths.length === 1 && res.jobs.length === 1 && res.existing.length === 0) this.openJob(res.jobs[0].id, true, since);
     if (res.existing.length > 0) {
       await this.refreshSongs();
       if (res.jobs.length === 0) this.openSong(res.existing[0].songId);
@@ -152,12 +158,13 @@ class AppState {
   /** Dropped or chosen File objects: made openable through the API, then opened. */
   async openFiles(files: File[]): Promise<void> {
     if (files.length === 0) return;
+    const since = performance.now();
     this.uploading = { names: files.map((f) => f.name), fraction: 0 };
     try {
       const paths = await this.api!.importFiles(files, (f) => {
         if (this.uploading) this.uploading.fraction = f;
       });
-      await this.openPaths(paths);
+      await this.openPaths(paths, since);
     } catch (e) {
       this.notify('queue', errorText(e));
     } finally {
@@ -172,10 +179,21 @@ class AppState {
   autoplay = false;
 
   openSong(id: string, play = false): void {
+    this.openJobId = null;
     this.openedAt = performance.now();
     performance.mark('stemdeck:open');
     this.autoplay = play;
     this.openSongId = id;
+    this.view = 'mixer';
+  }
+
+  /** Opens a running job's song in the mixer while it separates (`since`: when the user asked, for time to first audio). */
+  openJob(id: string, play = false, since = performance.now()): void {
+    this.openedAt = since;
+    performance.mark('stemdeck:open');
+    this.autoplay = play;
+    this.openSongId = null;
+    this.openJobId = id;
     this.view = 'mixer';
   }
 }

@@ -57,6 +57,11 @@ export class DragOutFiles {
 
   /** `dragstart` of a handle: drags the prepared file, or asks to drag again once it is ready. */
   start(e: DragEvent, target: string): void {
+    if (!this.songId()) {
+      e.preventDefault();
+      app.notify('mixer', 'The stems can be dragged out once the song is separated.', 'info');
+      return;
+    }
     const f = this.ready.get(this.key(target));
     if (!f) {
       e.preventDefault();

@@ -9,16 +9,33 @@
  * as long as that component.
  */
 import { getContext, setContext } from 'svelte';
-import type { MixStateT, Song } from '$api/contract.js';
+import type { Job, JobLive, MixStateT, Song } from '$api/contract.js';
 import { anySolo, defaultMix, type LoopRegion } from '$shared/mix-law.js';
 import { app, errorText } from './app.svelte.js';
 import { DragOutFiles } from './mixer-session-dragout.js';
-import { MixerPlayer } from './player.js';
+import { fetchFrames, LiveAudio, missingParts } from './mixer-session-live.js';
+import { audioContext, MixerPlayer } from './player.js';
 import { completePeaks, loadSong, type LoadedSong } from './songs.js';
 import type { StemPeaks } from './peaks.js';
 
 /** Quiet time after the last mixer change before it is saved with the song (ms). */
 const SAVE_DELAY_MS = 500;
+/** Seconds of the mixture a separating song needs before it can play. */
+const LIVE_HEAD_SECONDS = 0.25;
+/** Largest piece of a separating song's audio fetched at once (s). */
+const LIVE_CHUNK_SECONDS = 30;
+/** How often a playing separating song tells the engine where the playhead is (ms; also on every seek, play and pause). */
+const PLAYHEAD_EVERY_MS = 2000;
+
+/** A song while it separates (a running job in live mode). */
+export interface LiveView {
+  job: Job;
+  live: JobLive;
+  /** Separated regions that play (s), sorted. */
+  separated: [number, number][];
+  /** The segment the engine works on (s), or null. */
+  separating: [number, number] | null;
+}
 
 export interface MixerTimings {
   /** ms from opening the song to a player with playable buffers. */
@@ -33,7 +50,16 @@ export interface MixerTimings {
 }
 
 export class MixerSession {
-  readonly songId: string;
+  /** The library song (null while a job's song separates: `jobId`). */
+  songId: string | null;
+  /** The job whose song plays while it separates, or null. */
+  readonly jobId: string | null;
+  /** While the song separates: what plays, what is separated, where the engine works. */
+  live = $state.raw<LiveView | null>(null);
+  /** Why a separating song stopped (cancelled, failed): nothing of it is in the library. */
+  liveEnded = $state<string | null>(null);
+  /** Where the stems are not separated yet: play the mixture (true) or silence. */
+  fillOn = $state(true);
   song = $state<Song | null>(null);
   /** Display peaks per stem. */
   peaks = $state.raw<Record<string, StemPeaks>>({});
@@ -57,7 +83,7 @@ export class MixerSession {
   viewStart = $state(0);
   viewLength = $state(0);
 
-  readonly stems = $derived(this.song?.stems.map((s) => s.name) ?? []);
+  readonly stems = $derived(this.song?.stems.map((s) => s.name) ?? this.live?.live.stems.map((s) => s.name) ?? []);
   readonly solo = $derived(anySolo(this.mix));
   readonly mixIsDefault = $derived(
     this.mix.masterDb === 0 && Object.values(this.mix.lanes).every((l) => l.volumeDb === 0 && l.pan === 0 && !l.mute && !l.solo),
@@ -69,7 +95,7 @@ export class MixerSession {
     () => $state.snapshot(this.mix),
   );
   readonly timings: MixerTimings = { readyMs: null, playRequestedMs: null, firstAudioMs: null, completeMs: null, swaps: 0 };
-  player: MixerPlayer | null = null;
+  player = $state.raw<MixerPlayer | null>(null);
   private readonly openedAt: number;
   private playWhenReady: boolean;
   /** Set when the view closes: a load finishing later must not start a player. */
@@ -79,9 +105,16 @@ export class MixerSession {
   private loaded: LoadedSong | null = null;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private lastSaved = '';
+  /** Unsubscribes and timers of a separating song. */
+  private readonly cleanups: (() => void)[] = [];
+  private liveAudio: LiveAudio | null = null;
+  private pumping: Promise<void> | null = null;
+  private pumpAgain = false;
 
-  constructor(songId: string) {
+  /** A library song (`songId`), or a job's song while it separates (`jobId`). */
+  constructor(songId: string | null, jobId: string | null = null) {
     this.songId = songId;
+    this.jobId = jobId;
     this.openedAt = app.openedAt ?? performance.now();
     this.playWhenReady = app.autoplay;
     // Mixer changes → Web Audio (ramped) + saved with the song (debounced).
@@ -97,13 +130,15 @@ export class MixerSession {
     performance.mark('stemdeck:mixer-mounted');
     if (this.playWhenReady) this.timings.playRequestedMs = 0;
     app.autoplay = false;
-    void this.open();
+    if (this.jobId) this.openLive(this.jobId);
+    else void this.open();
     this.raf = requestAnimationFrame(this.tick);
   }
 
   dispose(): void {
     this.disposed = true;
     cancelAnimationFrame(this.raf);
+    for (const c of this.cleanups.splice(0)) c();
     this.flushSave();
     this.player?.dispose();
     this.player = null;
@@ -111,6 +146,7 @@ export class MixerSession {
   }
 
   private async open(): Promise<void> {
+    if (!this.songId) return;
     try {
       const meta = await app.api!.call('library.get', { id: this.songId });
       if (meta.stemsDeletedAt) {
@@ -198,7 +234,7 @@ export class MixerSession {
 
   private exposeForTests(p: MixerPlayer | null): void {
     (window as unknown as { __stemdeckMixer?: unknown }).__stemdeckMixer = p
-      ? { player: p, timings: this.timings, songId: this.songId, getMix: () => $state.snapshot(this.mix) }
+      ? { player: p, timings: this.timings, songId: this.songId, jobId: this.jobId, live: () => this.live, getMix: () => $state.snapshot(this.mix) }
       : undefined;
   }
 
@@ -218,6 +254,174 @@ export class MixerSession {
     if (this.playing && this.viewLength < this.duration && (this.position > this.viewStart + this.viewLength || this.position < this.viewStart))
       this.viewStart = Math.max(0, Math.min(this.duration - this.viewLength, this.position - this.viewLength * 0.1));
   };
+
+  // ── a song while it separates ──────────────────────────────────────────────────
+
+  private openLive(jobId: string): void {
+    const api = app.api!;
+    this.cleanups.push(api.on('job', (j) => j.id === jobId && this.onJob(j)));
+    const timer = setInterval(() => this.playing && this.tellPlayhead(), PLAYHEAD_EVERY_MS);
+    this.cleanups.push(() => clearInterval(timer));
+    const known = app.jobs.find((j) => j.id === jobId);
+    if (known) this.onJob(known);
+  }
+
+  private onJob(job: Job): void {
+    if (this.disposed || this.liveEnded || this.songId) return;
+    if (job.status === 'done' && job.songId) void this.becomeSong(job.songId);
+    else if (job.status === 'failed' || job.status === 'cancelled') this.endLive(job);
+    else if (job.live) {
+      this.live = { job, live: job.live, separated: this.live?.separated ?? [], separating: this.secondsOf(job.live, job.live.separating) };
+      this.pump();
+    }
+  }
+
+  private secondsOf(live: JobLive, r: [number, number] | null): [number, number] | null {
+    return r ? [r[0] / live.sampleRate, r[1] / live.sampleRate] : null;
+  }
+
+  /** Loads what the job has that the player has not (serially; one more round when called meanwhile). */
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = (async () => {
+      do {
+        this.pumpAgain = false;
+        try {
+          await this.loadLive();
+        } catch (e) {
+          // the job may have ended meanwhile (its files are gone): its event says what happened
+          if (!this.liveEnded && !this.songId && this.live?.job.status === 'running') app.notify('mixer', errorText(e));
+        }
+      } while (this.pumpAgain && !this.disposed);
+      this.pumping = null;
+    })();
+  }
+
+  private async loadLive(): Promise<void> {
+    const view = this.live;
+    if (!view || this.disposed) return;
+    const { live } = view;
+    const api = app.api!;
+    const SR = live.sampleRate;
+    const C = live.channels;
+    let audio = this.liveAudio;
+    if (!audio) {
+      // a quarter of a second of the mixture is enough to start: the decode runs far ahead of playback
+      const head = Math.min(live.frames, Math.round(LIVE_HEAD_SECONDS * SR));
+      if (live.mixture.frames < head && !live.mixture.done) return;
+      const frames = live.mixture.done ? live.mixture.frames : Math.max(live.frames, live.mixture.frames) + SR; // an estimate until decoded: a second to spare
+      audio = new LiveAudio(audioContext(), live, frames);
+      audio.addMixture(0, await fetchFrames(api, live.mixture.ref, C, 0, Math.min(head, live.mixture.frames)));
+      if (this.disposed || this.songId) return;
+      this.startLivePlayer(audio, view);
+    }
+    let changed = false;
+    // the rest of the mixture, as it is decoded
+    while (audio.mixtureLoaded < live.mixture.frames && !this.disposed) {
+      const to = Math.min(live.mixture.frames, audio.mixtureLoaded + LIVE_CHUNK_SECONDS * SR);
+      audio.addMixture(audio.mixtureLoaded, await fetchFrames(api, live.mixture.ref, C, audio.mixtureLoaded, to));
+      changed = true;
+    }
+    // the separated regions the player does not have yet
+    for (const region of live.regions)
+      for (const [a, b] of missingParts(audio.separated, region))
+        for (let at = a; at < b && !this.disposed; at += LIVE_CHUNK_SECONDS * SR) {
+          const to = Math.min(b, at + LIVE_CHUNK_SECONDS * SR);
+          const stems = await Promise.all(live.stems.map((st) => fetchFrames(api, st.ref, C, at, to)));
+          audio.addRegion(at, stems);
+          changed = true;
+        }
+    if (!changed || this.disposed || this.songId) return;
+    if (live.mixture.done && this.player) this.player.duration = live.mixture.frames / SR;
+    this.duration = this.player?.duration ?? this.duration;
+    if (this.playing) this.player?.refresh();
+    this.peaks = Object.fromEntries(live.stems.map((st, i) => [st.name, audio.lanePeaks()[i]]));
+    if (this.live) this.live = { ...this.live, separated: audio.separated.map(([a, b]) => [a / SR, b / SR] as [number, number]) };
+  }
+
+  private startLivePlayer(audio: LiveAudio, view: LiveView): void {
+    const { live } = view;
+    const p = new MixerPlayer();
+    live.stems.forEach((st, i) => p.setBuffer(st.name, audio.stems[i]));
+    p.setFill(audio.fill, this.fillOn);
+    p.duration = (live.mixture.done ? live.mixture.frames : live.frames) / live.sampleRate;
+    this.mix = defaultMix(live.stems.map((s) => s.name));
+    p.applyMix($state.snapshot(this.mix), true);
+    p.onEnded = () => (this.playing = false);
+    this.liveAudio = audio;
+    this.player = p;
+    this.duration = p.duration;
+    this.viewStart = 0;
+    this.viewLength = this.duration;
+    this.peaks = Object.fromEntries(live.stems.map((st, i) => [st.name, audio.lanePeaks()[i]]));
+    this.timings.readyMs = performance.now() - this.openedAt;
+    this.exposeForTests(p);
+    if (this.playWhenReady) void this.play();
+  }
+
+  /** Where the stems are not separated yet: the mixture (true) or silence. */
+  setFill(on: boolean): void {
+    this.fillOn = on;
+    if (this.liveAudio) this.player?.setFill(this.liveAudio.fill, on);
+  }
+
+  /** Tells the engine where the listener is, so that it separates there first. */
+  private tellPlayhead(): void {
+    if (!this.jobId || !this.live || this.songId || this.liveEnded) return;
+    const seconds = Math.max(0, this.player?.position ?? this.position);
+    app.api!.call('queue.playhead', { id: this.jobId, seconds, playing: this.playing }).catch(() => undefined);
+  }
+
+  /** The job is done: the song is in the library. Its stems replace the separating song's buffers without a gap. */
+  private async becomeSong(songId: string): Promise<void> {
+    this.songId = songId;
+    app.openSongId = songId; // the library marks it as the open song; the view stays (App.svelte keys it by the job)
+    if (!this.player) {
+      // done before anything played (a short song): open it as any song
+      this.live = null;
+      return this.open();
+    }
+    try {
+      const l = await loadSong(app.api!, songId);
+      const full = await l.full;
+      const p = this.player;
+      if (this.disposed || !p) return;
+      p.swapBuffers(full, true);
+      p.setFill(null);
+      p.duration = l.duration;
+      this.duration = l.duration;
+      this.liveAudio = null;
+      this.live = null;
+      this.lastSaved = JSON.stringify(l.song.mixer);
+      this.song = l.song;
+      this.loaded = l;
+      this.exposeForTests(p);
+      this.scheduleSave(); // what the listener mixed while it separated stays with the song
+      await l.peaksLoaded;
+      if (this.disposed) return;
+      completePeaks(l, full);
+      this.peaks = Object.fromEntries(l.peaks);
+    } catch (e) {
+      this.loadError = errorText(e);
+    }
+  }
+
+  /** A cancelled or failed job: nothing of the song stays playable. */
+  private endLive(job: Job): void {
+    this.liveEnded =
+      job.status === 'cancelled'
+        ? `The separation of ${job.name} was cancelled; nothing was added to the library.`
+        : `The separation of ${job.name} failed: ${job.error?.message ?? 'unknown error'}`;
+    this.player?.dispose();
+    this.player = null;
+    this.liveAudio = null;
+    this.live = null;
+    this.playing = false;
+    this.exposeForTests(null);
+  }
 
   // ── saving (one debounce for the mix and the loop) ─────────────────────────────
 
@@ -248,11 +452,13 @@ export class MixerSession {
     await this.player.play();
     this.playing = true;
     this.loaded?.streamRest();
+    this.tellPlayhead();
   }
 
   pause(): void {
     this.player?.pause();
     this.playing = false;
+    this.tellPlayhead();
   }
 
   toggle(): void {
@@ -263,6 +469,7 @@ export class MixerSession {
   async seek(t: number): Promise<void> {
     await this.player?.seek(t);
     this.position = t;
+    this.tellPlayhead();
   }
 
   /** Back to the loop's start when a loop is on, else to 0. */

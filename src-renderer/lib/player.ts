@@ -6,6 +6,12 @@
  * Gains and pans follow src-main/shared/mix-law.ts, the same law the engine's mixdown export
  * uses. Every change is a setTargetAtTime ramp (no clicks, no zipper noise). All sources of
  * one play start at the same context time (sample-locked).
+ *
+ * While a song separates (live mode) one more lane, the fill, plays the mixture where the stems are
+ * not separated yet (its buffer is the mixture with the separated regions silenced, the stems'
+ * buffers are silent outside them): through the master only, while any lane is audible and the
+ * fill is on (the listener's choice). Writing into the buffers and `refresh()` makes the new
+ * samples heard (a spec browser plays a started buffer's contents as they were at start).
  */
 import {
   RAMP_TIME_CONSTANT,
@@ -40,6 +46,9 @@ export interface LevelReading {
   /** RMS of the last analyser window, linear. */
   rms: number;
 }
+
+/** The fill lane's key (not a stem name: those are words, vocabulary.ts). */
+const FILL = '\u0000fill';
 
 let sharedContext: AudioContext | null = null;
 
@@ -82,7 +91,42 @@ export class MixerPlayer {
   }
 
   get stems(): string[] {
-    return [...this.lanes.keys()];
+    return [...this.lanes.keys()].filter((k) => k !== FILL);
+  }
+
+  /** Whether the fill lane plays (live mode: the mixture where the stems are not separated yet). */
+  private fillOn = true;
+
+  /**
+   * The fill lane's buffer (the mixture, silenced where the stems are separated), or null to remove
+   * it; `on`: whether it plays (else the unseparated parts are silent).
+   */
+  setFill(buffer: AudioBuffer | null, on = this.fillOn): void {
+    this.fillOn = on;
+    if (buffer) this.setBuffer(FILL, buffer);
+    else {
+      const lane = this.lanes.get(FILL);
+      if (lane) {
+        try {
+          lane.source?.stop();
+        } catch {
+          /* never started */
+        }
+        lane.source?.disconnect();
+        lane.envelope?.disconnect();
+        lane.gain.disconnect();
+        lane.pan.disconnect();
+        lane.analyser.disconnect();
+        this.lanes.delete(FILL);
+      }
+    }
+    if (this.mix) this.applyMix(this.mix);
+  }
+
+  /** Starts the lanes' sources again on the same buffers, gaplessly, so that samples written into them are heard. */
+  refresh(): void {
+    const buffers = new Map([...this.lanes.values()].map((l) => [l.stem, l.buffer] as const));
+    this.swapBuffers(buffers, !this.partial);
   }
 
   /** Adds (or replaces) a lane for a decoded stem. */
@@ -114,6 +158,7 @@ export class MixerPlayer {
     this.mix = mix;
     const now = this.ctx.currentTime;
     const gains = laneGains(mix, this.stems);
+    gains[FILL] = this.fillOn && Object.values(gains).some((g) => g > 0) ? 1 : 0;
     const set = (param: AudioParam, value: number) => {
       if (immediate) {
         param.cancelScheduledValues(now);

@@ -199,6 +199,9 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
         for (const type of ['dragenter', 'dragover', 'drop'])
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, b64);
+      // one dropped file opens in the mixer while it separates (test/e2e/live.test.ts): back to the library's queue
+      await page.waitForSelector('[data-testid=live-status], [data-testid=play]', { timeout: 20_000 });
+      await page.click('nav button:first-child');
       await page.waitForSelector('[data-testid=job]', { timeout: 20_000 });
       // best effort: the queue while the separation runs (progress, ETA, Cancel)
       const running = await page
@@ -472,6 +475,8 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
         for (const type of ['dragenter', 'dragover', 'drop'])
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       }, longB64);
+      await page.waitForSelector('[data-testid=live-status], [data-testid=play]', { timeout: 20_000 });
+      await page.click('nav button:first-child');
       await page.waitForSelector('[data-testid=job][data-status=running] button[aria-label="Cancel Long Take.wav"]', { timeout: 30_000 });
       await page.click('[data-testid=job][data-status=running] button[aria-label="Cancel Long Take.wav"]');
       await page.waitForSelector('[data-testid=job][data-status=cancelled]', { timeout: 30_000 });
