@@ -29,6 +29,7 @@ import { adapterFactory, adapterLoadError, loadOptionalAdapters, type AdapterCon
 import { checkPlanOptions, planSeparation, type SeparationPlan, type StagePlan } from './plan.js';
 import { cascadeStream, checkAbort, separateStream, streamStats, subtract, type StreamProgress } from './stream.js';
 import { prepareSongFolder, StemSink } from './sink.js';
+import { countInputFrames } from './output/input-rate.js';
 import type { OutputFormat } from './writers.js';
 import { MusicAnalyzer, type MusicAnalysis } from './analysis/index.js';
 import { stemLabel } from './output/name-pattern.js';
@@ -327,7 +328,10 @@ export async function writeStems(
 ): Promise<{ frames: number; targets: Record<string, string>; music: MusicAnalysis | null }> {
   const signal = opts.signal;
   const metadata = analysis.on ? (stem: string) => ({ label: stemLabel(stem), model: plan.modelId }) : undefined;
-  const sink = await StemSink.open(path.resolve(opts.outDir), plan.stems, plan.wanted, plan.channels, plan.sampleRate, plan.format, metadata);
+  // stems at the input's rate and length, not the model's (output/input-rate.ts)
+  const inputRate = (await probeAudio(opts.input)).sampleRate;
+  const rate = inputRate > 0 && inputRate !== plan.sampleRate ? { sampleRate: inputRate, frames: countInputFrames(opts.input, 0, signal) } : undefined;
+  const sink = await StemSink.open(path.resolve(opts.outDir), plan.stems, plan.wanted, plan.channels, plan.sampleRate, plan.format, metadata, rate);
   let frames = 0;
   let music: MusicAnalysis | null = null;
   try {

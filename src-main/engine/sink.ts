@@ -10,6 +10,9 @@
  * the tempo and key known only at the end): then they are renamed inside the staging folder before
  * the swap, and the hidden record `.stemdeck.json` lists them, so that the next run into that
  * folder knows them for its own.
+ *
+ * Stems are written at the input's sample rate and length when the model ran at another rate
+ * (output/input-rate.ts: resampled back by ffmpeg, cut or padded to the input's frame count).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +23,7 @@ import { createStaging, discardStaging, replaceFolder, sweepFolderSwaps } from '
 import { releaseToken } from './output/temp-tokens.js';
 import { writeJsonAtomic } from './output/atomic.js';
 import type { StemMetadata } from './output/wav-metadata.js';
+import { ExactLength, FfmpegResampler } from './output/input-rate.js';
 import { createStemWriter, ensureWritableDir, extensionOf, removeStaleTempFiles, type OutputFormat, type StemWriter } from './writers.js';
 
 /** Entries of a song folder that a run of Stemdeck may have written (replaced with the folder). */
@@ -76,6 +80,12 @@ export async function prepareSongFolder(outDir: string, input?: string): Promise
   await removeStaleTempFiles(outDir); // temp files of older versions, which wrote into the song folder
 }
 
+/** Stems written at another rate than the model's: the input's rate and its frame count there (null: unknown). */
+export interface SinkRate {
+  sampleRate: number;
+  frames: Promise<number | null>;
+}
+
 /** What a job settles when its stems are complete (commitAll). */
 export interface SinkCommit {
   /** Added to every stem's metadata (the tempo and key the stream found); needs `metadata` at open. */
@@ -92,9 +102,10 @@ export class StemSink {
   private constructor(
     private readonly outDir: string,
     private readonly staging: { dir: string; token: string },
-    private readonly writers: { stem: string; index: number; writer: StemWriter }[],
+    private readonly writers: { stem: string; index: number; writer: StemWriter; resampler?: FfmpegResampler; exact?: ExactLength }[],
     private readonly ext: string,
     private readonly withMetadata: boolean,
+    private readonly rate: SinkRate | null,
   ) {}
 
   /**
@@ -102,6 +113,7 @@ export class StemSink {
    * @param order  the stems of the chunks given to write(), in order
    * @param wanted the stems to write (a subset of `order`), each to `<outDir>/<stem>.<ext>`
    * @param metadata each stem's DAW metadata (WAV: bext, and acid once the tempo is known)
+   * @param rate     write the stems at this rate and length instead (chunks still come at `sampleRate`)
    */
   static async open(
     outDir: string,
@@ -111,16 +123,19 @@ export class StemSink {
     sampleRate: number,
     format: OutputFormat,
     metadata?: (stem: string) => StemMetadata,
+    rate?: SinkRate,
   ): Promise<StemSink> {
     for (const stem of wanted) if (!order.includes(stem)) throw new Error(`internal: sink stem "${stem}" not in ${order.join(', ')}`);
     const staging = await createStaging(outDir);
     const ext = extensionOf(format);
-    const writers = wanted.map((stem) => ({
-      stem,
-      index: order.indexOf(stem),
-      writer: createStemWriter(path.join(staging.dir, `${stem}.${ext}`), channels, sampleRate, format, {}, metadata?.(stem)),
-    }));
-    return new StemSink(outDir, staging, writers, ext, !!metadata);
+    const resample = rate && rate.sampleRate !== sampleRate ? rate : null;
+    const writers = wanted.map((stem) => {
+      const writer = createStemWriter(path.join(staging.dir, `${stem}.${ext}`), channels, resample?.sampleRate ?? sampleRate, format, {}, metadata?.(stem));
+      if (!resample) return { stem, index: order.indexOf(stem), writer };
+      const resampler = new FfmpegResampler(channels, sampleRate, resample.sampleRate);
+      return { stem, index: order.indexOf(stem), writer, resampler, exact: new ExactLength(channels, (p) => writer.write(p)) };
+    });
+    return new StemSink(outDir, staging, writers, ext, !!metadata, resample);
   }
 
   /** The final path of each written stem. */
@@ -131,7 +146,10 @@ export class StemSink {
   /** Appends one chunk: stems[i] ([channels][frames]) is the i-th stem of `order`. */
   async write(stems: readonly Planar[]): Promise<void> {
     if ((stems[0]?.[0]?.length ?? 0) === 0) return;
-    for (const w of this.writers) await w.writer.write(stems[w.index]);
+    for (const w of this.writers) {
+      if (w.resampler) await w.exact!.push(await w.resampler.push(stems[w.index]));
+      else await w.writer.write(stems[w.index]);
+    }
   }
 
   /**
@@ -141,6 +159,13 @@ export class StemSink {
   async commitAll(signal?: AbortSignal, onProgress?: (fraction: number) => void, settle: SinkCommit = {}): Promise<Record<string, string>> {
     const n = this.writers.length;
     onProgress?.(0);
+    if (this.rate) {
+      const frames = await this.rate.frames;
+      for (const w of this.writers) {
+        await w.exact!.push(await w.resampler!.end());
+        await w.exact!.finish(frames);
+      }
+    }
     for (let i = 0; i < n; i++) {
       if (settle.metadata && this.withMetadata) this.writers[i].writer.updateMetadata(settle.metadata);
       await this.writers[i].writer.finish();
@@ -178,6 +203,7 @@ export class StemSink {
   /** Before the swap: deletes the staging folder and stops the writers; never throws. */
   async rollback(): Promise<void> {
     if (this.swapped) return;
+    for (const w of this.writers) w.resampler?.abort();
     await Promise.allSettled(this.writers.map((w) => w.writer.abort()));
     await discardStaging(this.staging);
   }
