@@ -4,7 +4,7 @@
  *   interleaved) and written into whole-song AudioBuffers: one per stem (silent until its region
  *   is separated) and the fill (the mixture, silenced where the stems are separated);
  * - each lane's waveform shows its stem where it is separated and the mixture elsewhere, its peaks
- *   updated only where samples changed.
+ *   updated only where samples changed (the mixture itself is kept only in the fill's buffer).
  * Frames are at the job's sample rate (the player's context runs at 44.1 kHz, as the models).
  */
 import type { JobLive, MediaRef, StemdeckApi } from '$api/contract.js';
@@ -121,8 +121,6 @@ export class LiveAudio {
   /** Regions whose stems are in the buffers. */
   separated: [number, number][] = [];
   private readonly peaks: LanePeaks[];
-  /** The mixture, kept to show it in the lanes' waveforms until their stems arrive ([channels][frames]). */
-  private readonly mixture: Float32Array[];
 
   constructor(
     ctx: BaseAudioContext,
@@ -132,7 +130,6 @@ export class LiveAudio {
     const { channels, sampleRate } = live;
     this.stems = live.stems.map(() => ctx.createBuffer(channels, frames, sampleRate));
     this.fill = ctx.createBuffer(channels, frames, sampleRate);
-    this.mixture = Array.from({ length: channels }, () => new Float32Array(frames));
     this.peaks = live.stems.map(() => new LanePeaks(sampleRate, frames));
   }
 
@@ -140,12 +137,13 @@ export class LiveAudio {
   addMixture(from: number, planes: Float32Array[]): void {
     const n = Math.min(planes[0]?.length ?? 0, this.frames - from);
     if (n <= 0) return;
-    planes.forEach((p, c) => this.mixture[c].set(p.subarray(0, n), from));
-    // the fill plays the mixture only where no stem is separated
-    for (const [a, b] of missingParts(this.separated, [from, from + n]))
-      planes.forEach((p, c) => this.fill.copyToChannel(p.subarray(a - from, b - from) as Float32Array<ArrayBuffer>, c, a));
+    // the fill plays the mixture only where no stem is separated; the lanes show it there
+    for (const [a, b] of missingParts(this.separated, [from, from + n])) {
+      const part = planes.map((p) => p.subarray(a - from, b - from) as Float32Array<ArrayBuffer>);
+      part.forEach((p, c) => this.fill.copyToChannel(p, c, a));
+      this.peaks.forEach((pk) => pk.update(part, a, b, a));
+    }
     this.mixtureLoaded = Math.max(this.mixtureLoaded, from + n);
-    for (const [a, b] of missingParts(this.separated, [from, from + n])) this.peaks.forEach((pk) => pk.update(this.mixture, a, b));
   }
 
   /** Writes the stems' samples of a separated region: heard in the lanes, the fill silent there. */

@@ -493,6 +493,9 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
         for (const type of ['dragenter', 'dragover', 'drop'])
           document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       });
+      // the one audio file among them opens in the mixer, which says the job failed: the queue says it too
+      await page.waitForSelector('[data-testid=live-ended], .mixer .loading', { timeout: 20_000 });
+      await page.click('nav button:first-child');
       await page.waitForSelector('[data-testid=job][data-status=failed]', { timeout: 30_000 });
       const failure = await page.$eval('[data-testid=job][data-status=failed]', (j) => ({
         text: j.querySelector('[role=alert]')?.textContent ?? '',
