@@ -31,11 +31,12 @@ def main() -> None:
                     help="training data described: generated songs with MIR-1K vocals, --no-vocals accompaniments, or "
                          "the Spleeter transfer (generated songs + real soundtracks + distillation), or a seed continued "
                          "on generated songs + real soundtracks with the teacher's pseudo-stems")
+    ap.add_argument("--exported", choices=["best", "last"], default="best", help="which checkpoint was exported")
     a = ap.parse_args()
     models = os.path.join(ROOT, "resources", "models")
     real = json.load(open(a.eval_json)) if a.eval_json else None
     write_card(a.id, a.run, os.path.join(models, a.id, "manifest.json"), real, os.path.join(models, f"{a.id}.md"),
-               speed=a.speed, notes=a.notes, data=a.data)
+               speed=a.speed, notes=a.notes, data=a.data, exported=a.exported)
 
 
 if __name__ == "__main__":

@@ -343,7 +343,7 @@ def _sessions(lines: list[dict]) -> list[str]:
 
 def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, out_md: str,
                logs_root: str = os.path.join(HERE, "runs"), speed: str | None = None, notes: str = "",
-               data: str = "songs") -> None:
+               data: str = "songs", exported: str = "best") -> None:
     """Model card from the run log (training/runs/<run>/log.jsonl), the manifest and the real-clip eval JSON
     (`stemdeck eval --json` output)."""
     man = json.load(open(manifest_path))
@@ -372,7 +372,9 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
            f"- Steps: {last_t.get('step', 0)} in all; CPU time {last_t.get('cpu_h', 0):.2f} CPU-hours "
            f"({last_t.get('wall_h', 0):.2f} wall-hours on a 2-core machine, often shared with other jobs).",
            *[f"  - {sess}" for sess in _sessions(lines)],
-           f"- Exported checkpoint: best held-out average SDR, step {best['step'] if best else '–'}.",
+           (f"- Exported checkpoint: best held-out average SDR, step {best['step'] if best else '–'}." if exported == "best" else
+            f"- Exported checkpoint: the last one (step {last_t.get('step', 0)}, end of the learning-rate decay), chosen before "
+            "training: the held-out generated set does not represent the real half of the training items."),
            f"- Log: training/runs/{run}/log.jsonl; command: see training/train.py.", "",
            "## Training data and licences", "", DATA_TEXTS[data],
            "## Results", "",
@@ -381,7 +383,11 @@ def write_card(model_id: str, run: str, manifest_path: str, real: dict | None, o
     if best:
         v = best["valid"]
         held = "held-out-song" if data == "instrumental" else "held-out-singer/held-out-song"
-        out.append(f"| held-out generated set (step {best['step']}; centre crops of {held} chunks) | "
+        last_v = valid[-1]
+        if exported == "last" and last_v is not best:
+            out.append(f"| held-out generated set (exported step {last_v['step']}; centre crops of {held} chunks) | "
+                       + " | ".join(_fmt(last_v['valid'].get(s)) for s in stems) + f" | {_fmt(last_v['valid'].get('avg'))} |")
+        out.append(f"| held-out generated set (best step {best['step']}; centre crops of {held} chunks) | "
                    + " | ".join(_fmt(v.get(s)) for s in stems) + f" | {_fmt(v.get('avg'))} |")
     if real:
         st = real.get("stems", {})
