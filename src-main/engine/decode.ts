@@ -53,9 +53,10 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /**
    * The file's probe: when given, a decode that ends clearly short of its duration fails (or warns,
-   * see the module comment), and one shorter than MIN_INPUT_SECONDS fails.
+   * see the module comment), and one shorter than MIN_INPUT_SECONDS fails. A promise (a probe under
+   * way) is awaited only when the decode has ended, so the decode need not wait for the probe.
    */
-  expected?: AudioInfo;
+  expected?: AudioInfo | Promise<AudioInfo>;
   /** Filled in while decoding: what was found wrong with the input. */
   report?: DecodeReport;
 }
@@ -468,7 +469,8 @@ export async function* decodeAudio(file: string, opts: DecodeOptions): AsyncGene
   const code = await exited;
   noteDecodeError(report, partialLine);
   if (code !== 0 || total === 0) throw decodeError(file, stderr, code, total);
-  if (opts.expected) checkDecodedLength(file, opts.expected, total / opts.sampleRate, report);
+  const expected = await opts.expected;
+  if (expected) checkDecodedLength(file, expected, total / opts.sampleRate, report);
   if (report.nonFinite > 0)
     report.warnings.push({
       code: 'input-non-finite',

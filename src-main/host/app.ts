@@ -42,6 +42,7 @@ import {
   type StemFile,
 } from '../engine/index.js';
 import { Library, hashFile } from '../library/library.js';
+import { KnownHashes } from './content-hash.js';
 import { EngineHost } from './host.js';
 import type { SpawnHost } from './engine-supervisor.js';
 import { SettingsStore } from './settings.js';
@@ -76,6 +77,8 @@ export class App extends EventEmitter<AppEvents> {
   /** Running jobs' live files (play while it separates), one folder per job, served as MediaRoot 'live'. */
   readonly liveDir = path.join(this.home, 'live');
   readonly importsDir = path.join(this.home, 'imports');
+  /** Content hashes known without a second read (uploads are hashed as they stream in). */
+  readonly hashes = new KnownHashes();
   private registry: ModelRegistry | null = null;
 
   constructor(readonly options: AppOptions) {
@@ -352,7 +355,7 @@ export class App extends EventEmitter<AppEvents> {
     }
     for (const file of files) {
       try {
-        const { hash, bytes } = await hashFile(file);
+        const { hash, bytes } = await this.hashes.hash(file);
         const song = await this.library.findExisting(hash, settings);
         if (song) existing.push({ path: file, songId: song.id });
         else jobs.push(this.host.enqueue({ path: file, name: path.basename(file), hash, bytes }, settings));

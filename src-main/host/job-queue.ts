@@ -58,6 +58,8 @@ interface Entry {
 
 /** Progress events of a running job are sent at most this often (ms); changes of status always. */
 const PROGRESS_EVENT_MS = 100;
+/** A live job's mixture is reported without the interval until this much of it is decoded (s). */
+const LIVE_START_SECONDS = 1;
 
 export class JobQueue extends EventEmitter<{ job: [Job] }> {
   private readonly entries = new Map<string, Entry>();
@@ -143,10 +145,11 @@ export class JobQueue extends EventEmitter<{ job: [Job] }> {
   live(id: string, live: JobLive): void {
     const e = this.entries.get(id);
     if (!e || e.job.status !== 'running') return;
-    // the first decoded audio goes out at once: a player waits for it
-    const first = !e.job.live?.mixture.frames && live.mixture.frames > 0;
+    // the mixture's first second goes out as it grows: a player waits for its first few hundred ms
+    // (the decode writes a chunk every few ms; the interval would hold the second one back 100 ms)
+    const starting = live.mixture.frames > 0 && live.mixture.frames < live.sampleRate * LIVE_START_SECONDS;
     e.job.live = live;
-    this.emitJob(e.job, first);
+    this.emitJob(e.job, starting);
   }
 
   /** running → done: its song is in the library. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { probeAudio } from '../engine/decode.js';
+import { probeAudio, type AudioInfo } from '../engine/decode.js';
 import { separateFile, type SeparateOptions, type SeparationResult } from '../engine/separate.js';
 import { liveControl, separateFileLive, type LiveState } from '../engine/separate-live.js';
 import { releaseRunners, residentRunners } from '../engine/runner.js';
@@ -45,17 +45,17 @@ async function run(job: RunJob): Promise<void> {
   const ac = new AbortController();
   running.set(job.id, ac);
   const started = Date.now();
+  // in live mode a player waits for the mixture's decode: it starts as soon as the model is known,
+  // before the probe (one for both: `probe`) and without waiting for the staging folder
+  const staging = fs.rm(job.staging, { recursive: true, force: true }).then(() => fs.mkdir(path.join(job.staging, 'stems'), { recursive: true }));
+  staging.catch(() => undefined);
   try {
-    await fs.rm(job.staging, { recursive: true, force: true });
-    await fs.mkdir(path.join(job.staging, 'stems'), { recursive: true });
-    // in live mode the mixture's decode must not wait for the probe's tags: both start now
-    const probing = probeAudio(job.input);
-    probing.catch(() => undefined);
+    let probing: Promise<AudioInfo> | null = null;
+    const probe = (): Promise<AudioInfo> => (probing ??= probeAudio(job.input));
     const registry = await loadRegistry();
     const model = registry.get(job.settings.model);
     const speed = job.measuredSpeed ?? model.manifest.realtimeFactor ?? null;
     let eta: EtaEstimator | null = null;
-    void probing.then((probe) => (eta = new EtaEstimator(speed ? probe.durationSeconds / speed : null, !!job.measuredSpeed)), () => undefined);
     const options: SeparateOptions = {
       input: job.input,
       outDir: path.join(job.staging, 'stems'),
@@ -72,26 +72,29 @@ async function run(job: RunJob): Promise<void> {
         send({ type: 'progress', id: job.id, stage: p.stage, fraction, etaSeconds: eta?.eta(fraction, (Date.now() - started) / 1000) ?? null });
       },
     };
-    const probed = await probing.catch(() => undefined);
-    const live = job.live && (!probed || probed.durationSeconds <= LIVE_MAX_SECONDS);
-    let result: SeparationResult;
-    if (job.live && live) {
+    let separating: Promise<SeparationResult>;
+    if (job.live) {
       const control = liveControl();
       controls.set(job.id, control);
       const dir = job.live.dir;
-      result = await separateFileLive({
+      separating = separateFileLive({
         ...options,
         control,
         live: {
           dir,
-          ...(probed ? { probe: probed } : {}),
+          probe,
+          ready: staging,
+          maxSeconds: LIVE_MAX_SECONDS, // longer: a normal job
           onState: (state: Readonly<LiveState>) => send({ type: 'live', id: job.id, state: { ...state, regions: state.regions.map((r) => ({ ...r })) } }),
           // a first guess of a segment's time from the model's speed on this computer; then measured
           secondsPerSegment: (stride, sampleRate) => (speed ? stride / sampleRate / speed : undefined),
         },
       });
-    } else result = await separateFile(options);
-    const probe = await probing;
+    } else separating = staging.then(() => separateFile(options));
+    separating.catch(() => undefined);
+    void probe().then((info) => (eta = new EtaEstimator(speed ? info.durationSeconds / speed : null, !!job.measuredSpeed)), () => undefined);
+    const result = await separating;
+    const info = await probe();
     if (ac.signal.aborted) throw ac.signal.reason;
     send({ type: 'progress', id: job.id, stage: 'finalize', fraction: 0.96, etaSeconds: null });
     const warnings = jobWarnings(job, result);
@@ -103,15 +106,16 @@ async function run(job: RunJob): Promise<void> {
       model: { id: model.manifest.id, name: model.manifest.name },
       outputs: result.outputs,
       stemOrder: model.manifest.stems,
-      tags: probe.tags,
-      hasArtwork: probe.hasArtwork,
-      durationSeconds: result.durationSeconds || probe.durationSeconds,
+      tags: info.tags,
+      hasArtwork: info.hasArtwork,
+      durationSeconds: result.durationSeconds || info.durationSeconds,
       stats: { seconds: (Date.now() - started) / 1000, realtimeFactor: result.realtimeFactor },
       warnings,
       music: result.music,
     });
     send({ type: 'done', id: job.id, staging: job.staging, warnings });
   } catch (e) {
+    await staging.catch(() => undefined); // a folder made after this would stay
     await fs.rm(job.staging, { recursive: true, force: true }).catch(() => undefined);
     const error = ac.signal.aborted
       ? { code: 'cancelled' as const, message: 'Cancelled.' }

@@ -5,7 +5,7 @@
  *   POST /api/<method>              JSON params; header x-stemdeck-token; → { ok, result | error }
  *   WS   /events?token=…            { event, payload } messages
  *   GET  /media/<root>/<path>?token=…   stems, peaks, artwork, exports, drag-out files (Range)
- *   POST /upload?name=…             raw file body (streamed) into the import folder → { path }
+ *   POST /upload?name=…             raw file body (streamed, hashed as it comes) into the import folder → { path }
  *   GET  /zip/<song id>?token=…     the song's stems as drag-out files, in one zip (stems-zip.ts)
  *
  * Every API call, media URL, upload and WebSocket needs the per-session random token; the Host
@@ -22,6 +22,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { createDispatcher, SongIdSchema, type Handlers } from '../../api/contract.js';
 import { fileNameWithSuffix } from '../../engine/output/file-names.js';
 import { sendZip } from './stems-zip.js';
+import { StreamingHash } from '../../host/content-hash.js';
 import { StemdeckError } from '../../engine/errors.js';
 import type { App } from '../../host/app.js';
 import { contentSecurityPolicy } from '../csp.js';
@@ -238,18 +239,20 @@ export async function startBrowserShell(opts: BrowserShellOptions): Promise<Brow
       if (len > maxUpload) return sendError(res, 413, 'invalid-request', 'The file is too large.');
       const dest = await app.importPath(name);
       const tmp = `${dest}.part`;
-      let n = 0;
+      // hashed as it streams in: files.open takes this hash instead of reading the file again (app.hashes)
+      const hash = new StreamingHash();
       try {
         await pipeline(
           req,
           async function* (source: AsyncIterable<Buffer>) {
             for await (const c of source) {
-              n += c.length;
-              if (n > maxUpload) throw new StemdeckError('invalid-request', 'The file is too large.');
+              hash.update(c);
+              if (hash.bytes > maxUpload) throw new StemdeckError('invalid-request', 'The file is too large.');
               yield c;
             }
           },
-          fs.createWriteStream(tmp),
+          // a large buffer: the socket is read on while earlier chunks are written (16 KiB would pause it at each write)
+          fs.createWriteStream(tmp, { highWaterMark: 8 << 20 }),
         );
         await fsp.rename(tmp, dest);
       } catch (e) {
@@ -257,6 +260,7 @@ export async function startBrowserShell(opts: BrowserShellOptions): Promise<Brow
         throw e;
       }
       const real = app.guard.choose(dest);
+      await app.hashes.remember(real, hash.digest());
       return sendJson(res, 200, { ok: true, result: { path: real } });
     }
 
