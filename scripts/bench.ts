@@ -4,7 +4,7 @@
  * cascades), so users see what a download costs on their CPU. Not part of `npm test`.
  *
  *   npm run bench -- [--json] [--seconds 600] [--models a,b] [--model ID|PATH]… [--batch N] [--threads N]
- *                    [--parallel-stages] [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa]
+ *                    [--parallel-stages] [--update-manifests] [--cpu-prof] [--no-chart] [--no-ttfa] [--live-only]
  *
  * `--models` / `--model` (repeatable) bench these installed models instead of all of them:
  * any id from `stemdeck models list` (bundled or yours, cascades too) or a path to a manifest.
@@ -21,8 +21,10 @@
  * plus the mixer's time to first audio after opening a separated song (the real renderer in headless
  * Chromium via test/e2e/chromium.ts; null with a note when it cannot run), the time from dropping a new
  * 4-minute song on the window to its first audio while it separates (liveTimeToFirstAudioMs: upload,
- * job start, mixture decode, fetch, play), a PNG chart in bench-results/
+ * job start, mixture decode, fetch, play; the median of 3 drops of distinct songs, each listed in the
+ * detailed JSON), a PNG chart in bench-results/
  * and a detailed JSON (load averages, batch memory series) next to it.
+ * `--live-only` measures only liveTimeToFirstAudioMs (the default model; no model runs, no cold open).
  *
  * `--json` prints exactly {"models":[{id, realtimeFactor, inferenceSeconds, endToEndSeconds,
  * overheadRatio, peakRssMB}], "timeToFirstAudioMs", "liveTimeToFirstAudioMs"} on stdout (everything else goes to stderr).
@@ -52,6 +54,7 @@ interface Args {
   cpuProf: boolean;
   chart: boolean;
   ttfa: boolean;
+  liveOnly: boolean;
   format: string;
   parallelStages: boolean;
 }
@@ -67,6 +70,7 @@ function parseArgs(argv: string[]): Args {
     cpuProf: false,
     chart: true,
     ttfa: true,
+    liveOnly: false,
     format: 'wav',
     parallelStages: false,
   };
@@ -89,6 +93,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--cpu-prof') a.cpuProf = true;
     else if (k === '--no-chart') a.chart = false;
     else if (k === '--no-ttfa') a.ttfa = false;
+    else if (k === '--live-only') a.liveOnly = true;
     else if (k === '--help' || k === '-h') {
       process.stderr.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0] + '*/\n');
       process.exit(0);
@@ -273,17 +278,17 @@ async function runChild(
 
 // ─── time to first audio (the renderer in headless Chromium) ──────────────────────
 
+type BenchApp = import('../src-main/host/app.js').App;
+type BenchPage = import('puppeteer-core').Page;
+
 /**
- * Opens a separated song in the real mixer and measures open → first audible output, as the
- * renderer itself reports it (MixerView: window.__stemdeckMixer.timings.firstAudioMs, measured
- * from the click that opens the song to the first non-zero master level). The song is separated
- * through the app (browser shell + engine host, the given model), the renderer is built with
- * vite into a temp dir, Chromium is launched by test/e2e/chromium.ts. Play is clicked as soon
- * as the mixer shows (no hover prefetch), so this is the cold figure.
+ * Runs `fn` with the app (browser shell + engine host, `modelId`) in a temporary home, its renderer
+ * built with vite into a temp dir and served to a headless Chromium (test/e2e/chromium.ts) — the page
+ * open on the library. `prepare` runs before the page opens. Everything is stopped and removed after.
  */
-async function timeToFirstAudio(song: string, modelId: string): Promise<{ ms: number | null; liveMs?: number | null; note: string }> {
+async function withBrowserApp<T>(modelId: string, prepare: (app: BenchApp) => Promise<void>, fn: (app: BenchApp, page: BenchPage) => Promise<T>): Promise<T> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-bench-ttfa-'));
-  const saved = { home: process.env.STEMDECK_HOME, lib: process.env.STEMDECK_LIBRARY, models: process.env.STEMDECK_MODELS };
+  const saved = { STEMDECK_HOME: process.env.STEMDECK_HOME, STEMDECK_LIBRARY: process.env.STEMDECK_LIBRARY, STEMDECK_MODELS: process.env.STEMDECK_MODELS };
   process.env.STEMDECK_HOME = path.join(tmp, 'home');
   process.env.STEMDECK_LIBRARY = path.join(tmp, 'home', 'library');
   process.env.STEMDECK_MODELS = path.join(tmp, 'home', 'models');
@@ -299,72 +304,140 @@ async function timeToFirstAudio(song: string, modelId: string): Promise<{ ms: nu
     await app.start();
     cleanup.push(() => app.stop());
     await app.settings.set({ model: modelId });
-    app.guard.choose(song);
-    const opened = await app.openFiles([song], undefined);
-    const jobId = opened.jobs[0]?.id;
-    if (!jobId) return { ms: null, note: `the app did not start a job: ${JSON.stringify(opened.refused)}` };
-    const job = await new Promise<{ status: string; error: unknown }>((resolve) => {
-      const on = (name: string, payload: unknown): void => {
-        const j = payload as { id: string; status: string; error: unknown };
-        if (name === 'job' && j.id === jobId && ['done', 'failed', 'cancelled'].includes(j.status)) {
-          app.off('event', on);
-          resolve(j);
-        }
-      };
-      app.on('event', on);
-    });
-    if (job.status !== 'done') return { ms: null, note: `separation in the app ${job.status}: ${JSON.stringify(job.error)}` };
+    await prepare(app);
     const shell = await startBrowserShell({ app, rendererDir, port: 0 });
     cleanup.unshift(() => shell.close());
     const browser = await launchChromium();
     cleanup.unshift(() => browser.close());
     const page = await browser.newPage();
     await page.goto(shell.url);
-    await page.waitForSelector('[data-testid=song] button.main', { timeout: 30_000 });
-    await page.click('[data-testid=song] button.main');
-    await page.waitForSelector('[data-testid=play]', { timeout: 60_000 });
-    await page.click('[data-testid=play]');
-    await page.waitForFunction(
-      () => (window as unknown as { __stemdeckMixer?: { timings: { firstAudioMs: number | null } } }).__stemdeckMixer?.timings.firstAudioMs != null,
-      { timeout: 120_000, polling: 50 },
-    );
-    const ms = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: { firstAudioMs: number } } }).__stemdeckMixer.timings.firstAudioMs);
-    // play while it separates: a new 4-minute song dropped on the window → its first audio (the mixer's
-    // timings count from the drop: upload, job start, mixture decode, fetch, play)
-    let liveMs: number | null = null;
-    try {
-      const fresh = await testSong(240, 7);
-      await page.click('nav button:first-child');
-      const b64 = fs.readFileSync(fresh).toString('base64');
-      await page.evaluate(async (b64) => {
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const dt = new DataTransfer();
-        dt.items.add(new File([bytes], 'bench-live.flac', { type: 'audio/flac' }));
-        for (const type of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-      }, b64);
-      await page.waitForFunction(
-        () => {
-          const m = (window as unknown as { __stemdeckMixer?: { jobId: string | null; timings: { firstAudioMs: number | null } } }).__stemdeckMixer;
-          return !!m?.jobId && m.timings.firstAudioMs != null;
-        },
-        { timeout: 120_000, polling: 20 },
-      );
-      liveMs = await page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: { firstAudioMs: number } } }).__stemdeckMixer.timings.firstAudioMs);
-      for (const j of app.host.list()) if (j.status === 'running' || j.status === 'queued') app.host.cancel(j.id);
-    } catch (e) {
-      log(`  live time to first audio not measured: ${(e as Error).message.split('\n')[0]}`);
-    }
-    return { ms, liveMs, note: `headless Chromium, cold open → first audible output, ${modelId}; live: drop of a 240-s FLAC → first audio while it separates` };
-  } catch (e) {
-    return { ms: null, note: `time to first audio not measured: ${(e as Error).message.split('\n')[0]}` };
+    await page.waitForSelector('select[aria-label="Separation model"] option', { timeout: 30_000 });
+    return await fn(app, page);
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);
-    process.env.STEMDECK_HOME = saved.home;
-    process.env.STEMDECK_LIBRARY = saved.lib;
-    process.env.STEMDECK_MODELS = saved.models;
-    for (const [k, v] of Object.entries({ STEMDECK_HOME: saved.home, STEMDECK_LIBRARY: saved.lib, STEMDECK_MODELS: saved.models }))
+    for (const [k, v] of Object.entries(saved))
       if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The mixer's time to first audio (window.__stemdeckMixer.timings.firstAudioMs) once it has one. */
+async function mixerFirstAudioMs(page: BenchPage, live: boolean): Promise<number> {
+  await page.waitForFunction(
+    (live) => {
+      const m = (window as unknown as { __stemdeckMixer?: { jobId: string | null; timings: { firstAudioMs: number | null } } }).__stemdeckMixer;
+      return !!m && (!live || !!m.jobId) && m.timings.firstAudioMs != null;
+    },
+    { timeout: 120_000, polling: 20 },
+    live,
+  );
+  return page.evaluate(() => (window as unknown as { __stemdeckMixer: { timings: { firstAudioMs: number } } }).__stemdeckMixer.timings.firstAudioMs);
+}
+
+/** `song` separated through the app (before the page opens: a page that saw the job end would prefetch its song). */
+async function separateInApp(app: BenchApp, song: string): Promise<void> {
+  app.guard.choose(song);
+  const opened = await app.openFiles([song], undefined);
+  const jobId = opened.jobs[0]?.id;
+  if (!jobId) throw new Error(`the app did not start a job: ${JSON.stringify(opened.refused)}`);
+  const job = await jobEnd(app, jobId);
+  if (job.status !== 'done') throw new Error(`separation in the app ${job.status}: ${JSON.stringify(job.error)}`);
+}
+
+/**
+ * Opens the separated song in the real mixer and measures open → first audible output, as the
+ * renderer itself reports it (MixerView: window.__stemdeckMixer.timings.firstAudioMs, measured
+ * from the click that opens the song to the first non-zero master level). Play is clicked as soon
+ * as the mixer shows (no hover prefetch), so this is the cold figure.
+ */
+async function coldTimeToFirstAudio(page: BenchPage): Promise<number> {
+  await page.waitForSelector('[data-testid=song] button.main', { timeout: 30_000 });
+  await page.click('[data-testid=song] button.main');
+  await page.waitForSelector('[data-testid=play]', { timeout: 60_000 });
+  await page.click('[data-testid=play]');
+  return mixerFirstAudioMs(page, false);
+}
+
+function jobEnd(app: BenchApp, jobId: string): Promise<{ status: string; error: unknown }> {
+  return new Promise((resolve) => {
+    const on = (name: string, payload: unknown): void => {
+      const j = payload as { id: string; status: string; error: unknown };
+      if (name === 'job' && j.id === jobId && ['done', 'failed', 'cancelled'].includes(j.status)) {
+        app.off('event', on);
+        resolve(j);
+      }
+    };
+    app.on('event', on);
+  });
+}
+
+/** New songs dropped for the live figure (distinct, so none is already separated); the median is reported. */
+const LIVE_DROPS = 3;
+
+/**
+ * Play while it separates: `drops` new 4-minute FLACs dropped on the window one after another,
+ * each one's first audio while it separates as the mixer reports it (timings.firstAudioMs counts
+ * from the drop event: upload, job start, mixture decode, fetch, play); each job is cancelled
+ * and has ended before the next drop. The File is made in the page before the drop and the page
+ * left a moment: a user's dropped file is on disk already, and making (and collecting) 35 MB of
+ * test bytes in JavaScript is not the app's time.
+ */
+async function liveTimesToFirstAudio(app: BenchApp, page: BenchPage, drops: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < drops; i++) {
+    const song = await testSong(240, 7 + i);
+    await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      (window as unknown as { __benchFile: File }).__benchFile = new File([bytes], 'bench-live.flac', { type: 'audio/flac' });
+    }, fs.readFileSync(song).toString('base64'));
+    await new Promise((r) => setTimeout(r, 1500));
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add((window as unknown as { __benchFile: File }).__benchFile);
+      for (const type of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    times.push(await mixerFirstAudioMs(page, true));
+    const running = app.host.list().filter((j) => j.status === 'running' || j.status === 'queued');
+    for (const j of running) app.host.cancel(j.id);
+    await Promise.all(running.map((j) => jobEnd(app, j.id)));
+    await page.click('nav button:first-child');
+  }
+  return times;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Ttfa {
+  ms: number | null;
+  liveMs: number | null;
+  liveRunsMs: number[];
+  note: string;
+}
+
+/** The cold open's time to first audio (unless `liveOnly`) and the live one after a drop, in one app and page. */
+async function timeToFirstAudio(song: string, modelId: string, liveOnly = false): Promise<Ttfa> {
+  const note = `headless Chromium, ${liveOnly ? '' : 'cold open → first audible output, '}${modelId}; live: median of ${LIVE_DROPS} drops of a 240-s FLAC → first audio while it separates`;
+  try {
+    const prepare = liveOnly ? async () => undefined : (app: BenchApp) => separateInApp(app, song);
+    return await withBrowserApp(modelId, prepare, async (app, page) => {
+      const ms = liveOnly ? null : await coldTimeToFirstAudio(page);
+      if (!liveOnly) await page.click('nav button:first-child');
+      let liveRunsMs: number[] = [];
+      try {
+        liveRunsMs = await liveTimesToFirstAudio(app, page, LIVE_DROPS);
+      } catch (e) {
+        log(`  live time to first audio not measured: ${(e as Error).message.split('\n')[0]}`);
+      }
+      return { ms, liveMs: median(liveRunsMs), liveRunsMs, note };
+    });
+  } catch (e) {
+    return { ms: null, liveMs: null, liveRunsMs: [], note: `time to first audio not measured: ${(e as Error).message.split('\n')[0]}` };
   }
 }
 
@@ -470,6 +543,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const { loadRegistry, isCascadeModel, cascadeStages } = await import('../src-main/engine/index.js');
   const registry = await loadRegistry();
+  if (args.liveOnly) return liveOnly(args, registry.defaultId ?? registry.list()[0].manifest.id);
   const bundled = registry.list().filter((m) => m.origin === 'bundled');
   // Default: the bundled models, then every other installed one (downloads, imports, cascades).
   const installed = [...bundled, ...registry.list().filter((m) => m.origin !== 'bundled')];
@@ -547,7 +621,7 @@ async function main(): Promise<void> {
 
   const ttfaModel = registry.defaultId && ids.includes(registry.defaultId) ? registry.defaultId : ids[0];
   if (args.ttfa) log(`bench: time to first audio (${ttfaModel}, ${args.seconds}-s song, headless Chromium) …`);
-  const ttfa = args.ttfa ? await timeToFirstAudio(song, ttfaModel) : { ms: null, note: 'skipped (--no-ttfa)' };
+  const ttfa: Ttfa = args.ttfa ? await timeToFirstAudio(song, ttfaModel) : { ms: null, liveMs: null, liveRunsMs: [], note: 'skipped (--no-ttfa)' };
   log(`  time to first audio: ${ttfa.ms === null ? 'null' : `${ttfa.ms.toFixed(0)} ms`}; while separating, after a drop: ${ttfa.liveMs == null ? 'null' : `${ttfa.liveMs.toFixed(0)} ms`} (${ttfa.note})`);
 
   if (args.updateManifests) {
@@ -569,7 +643,7 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const title = `${args.seconds}-s stereo test song · ${os.cpus().length} cores · load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} · ${new Date().toISOString()}`;
   const full = { when: new Date().toISOString(), cores: os.cpus().length, songSeconds: args.seconds, models: detail, batch,
-    timeToFirstAudioMs: ttfa.ms, liveTimeToFirstAudioMs: ttfa.liveMs ?? null, timeToFirstAudioNote: ttfa.note };
+    timeToFirstAudioMs: ttfa.ms, liveTimeToFirstAudioMs: ttfa.liveMs, liveTimesToFirstAudioMs: ttfa.liveRunsMs, timeToFirstAudioNote: ttfa.note };
   fs.writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(full, null, 2));
   if (args.chart && rows.length) {
     const svg = chartSvg(rows, title);
@@ -585,6 +659,20 @@ async function main(): Promise<void> {
   else {
     for (const r of rows) log(`${r.id}\t${r.realtimeFactor}×\toverhead ${r.overheadRatio}\t${r.peakRssMB} MiB`);
   }
+}
+
+/** `--live-only`: the live time to first audio alone (its JSON line has the same keys, models empty). */
+async function liveOnly(args: Args, modelId: string): Promise<void> {
+  log(`bench: live time to first audio only (${modelId}, ${LIVE_DROPS} drops of a 240-s FLAC, headless Chromium, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}) …`);
+  const ttfa = await timeToFirstAudio('', modelId, true);
+  log(`  while separating, after a drop: ${ttfa.liveMs == null ? 'null' : `${ttfa.liveMs.toFixed(0)} ms`} (runs: ${ttfa.liveRunsMs.map((m) => m.toFixed(0)).join(', ')} ms; ${ttfa.note})`);
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  fs.writeFileSync(
+    path.join(resultsDir, `bench-live-${stamp}.json`),
+    JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, loadAvg: os.loadavg(), liveTimeToFirstAudioMs: ttfa.liveMs, liveTimesToFirstAudioMs: ttfa.liveRunsMs, note: ttfa.note }, null, 2),
+  );
+  if (args.json) process.stdout.write(JSON.stringify({ models: [], timeToFirstAudioMs: null, liveTimeToFirstAudioMs: ttfa.liveMs == null ? null : round(ttfa.liveMs, 1) }) + '\n');
 }
 
 function round(v: number, d: number): number {

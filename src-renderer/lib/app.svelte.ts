@@ -155,10 +155,9 @@ class AppState {
     return true;
   }
 
-  /** Dropped or chosen File objects: made openable through the API, then opened. */
-  async openFiles(files: File[]): Promise<void> {
+  /** Dropped or chosen File objects: made openable through the API, then opened (`since`: when they were dropped). */
+  async openFiles(files: File[], since = performance.now()): Promise<void> {
     if (files.length === 0) return;
-    const since = performance.now();
     this.uploading = { names: files.map((f) => f.name), fraction: 0 };
     try {
       const paths = await this.api!.importFiles(files, (f) => {
