@@ -226,6 +226,8 @@ export const SongSchema = z.strictObject({
   tempo: z.number().positive().optional(),
   /** Seconds from the start to the first beat of the detected beat grid (a beat, not necessarily a bar's first). */
   firstBeatSeconds: z.number().nonnegative().optional(),
+  /** Seconds from the start to the first downbeat (a 4-beat bar's first beat, engine/analysis/downbeat.ts); absent when no bar position stands out. */
+  firstDownbeatSeconds: z.number().nonnegative().optional(),
   /** Detected musical key, e.g. "A minor", "Eb major"; absent when none is clear. */
   key: z.string().min(1).optional(),
   /** When its stems were deleted to free disk space (library.deleteStems); the entry stays, separate it again to play. */

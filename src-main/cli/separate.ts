@@ -253,6 +253,7 @@ export async function runSeparate(inputs: string[], opts: SeparateCliOptions): P
             ...(r.deviceFallback ? { providerFallback: r.deviceFallback } : {}),
             warnings: r.warnings,
             tempo: music.tempo?.bpm ?? null,
+            firstDownbeatSeconds: music.tempo?.firstDownbeatSeconds == null ? null : round(music.tempo.firstDownbeatSeconds, 3),
             key: music.key?.name ?? null,
           });
         } else if (!isInteractive()) {
@@ -298,7 +299,7 @@ export function registerSeparateCommand(program: Command): Command {
       `stem file names from {song} {stem} {bpm} {key} {model}; [ ] drops text whose token is unknown (e.g. "${DAW_NAME_PATTERN}"; default: <stem>)`,
       parsePattern,
     )
-    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings","tempo","key"} (tempo: BPM or null, key: e.g. "A minor" or null)')
+    .option('--json', 'print one JSON line per input: {"input","model","outputs","seconds","realtimeFactor","provider","warnings","tempo","firstDownbeatSeconds","key"} (tempo: BPM or null, firstDownbeatSeconds: the first bar\'s start or null, key: e.g. "A minor" or null)')
     .addHelpText(
       'after',
       `

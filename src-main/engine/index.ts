@@ -15,7 +15,7 @@
  *   getRunner(file, { device, threads, worker }) / releaseRunners(paths) / residentRunners()
  *                                           ONNX Runtime sessions (runner.ts: in-thread or worker, one cache)
  *   registerAdapter(io, factory)            third-party io families (adapters/types.ts)
- *   analyzeFile(file) / analyzeMixture(planar, rate): { tempo: { bpm, firstBeatSeconds } | null, key: { name } | null }
+ *   analyzeFile(file) / analyzeMixture(planar, rate): { tempo: { bpm, firstBeatSeconds, firstDownbeatSeconds } | null, key: { name } | null }
  *                                           a song's tempo and key (analysis/)
  * Errors users can hit are StemdeckError(code, one-line message that says what to do).
  */

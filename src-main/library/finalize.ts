@@ -116,6 +116,7 @@ export async function finalizeSong(o: FinalizeOptions): Promise<Song> {
     ...(o.stats ? { stats: o.stats } : {}),
     ...(o.warnings?.length ? { warnings: o.warnings } : {}),
     ...(music.tempo ? { tempo: music.tempo.bpm, firstBeatSeconds: Math.round(music.tempo.firstBeatSeconds * 1000) / 1000 } : {}),
+    ...(music.tempo?.firstDownbeatSeconds != null ? { firstDownbeatSeconds: Math.round(music.tempo.firstDownbeatSeconds * 1000) / 1000 } : {}),
     ...(music.key ? { key: music.key.name } : {}),
   });
   await writeJsonAtomic(path.join(o.staging, 'song.json'), song);

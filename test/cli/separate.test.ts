@@ -32,7 +32,7 @@ test('separate --json on generated audio: one JSON line per input, every stem of
     [r.json[0], wav, 100_003, 'tone one'],
     [r.json[1], mp3, 66_000, 'tone.two'],
   ] as const) {
-    assert.deepEqual(Object.keys(line).sort(), ['input', 'key', 'model', 'outputs', 'provider', 'realtimeFactor', 'seconds', 'tempo', 'warnings']);
+    assert.deepEqual(Object.keys(line).sort(), ['firstDownbeatSeconds', 'input', 'key', 'model', 'outputs', 'provider', 'realtimeFactor', 'seconds', 'tempo', 'warnings']);
     assert.deepEqual(line.warnings, [], 'clean inputs: no warnings');
     assert.equal(line.input, input);
     assert.equal(line.model, model.manifest.id);

@@ -14,16 +14,20 @@
  *    offset whose beat grid collects the most onset strength.
  * Octave errors remain possible where the music itself is ambiguous (a kick/snare loop at 150 BPM
  * reads as 75: its two-beat cycle repeats more exactly than its beat); the first beat is a beat,
- * not necessarily the bar's downbeat.
+ * not necessarily the bar's downbeat: that is downbeat.ts's estimate (bass onsets and harmonic
+ * change by position in a 4-beat bar), from features of the same frames.
  * Shapes: mono Float32Array [frames] at `sampleRate` Hz; times in seconds.
  */
 import { MagnitudeFramer } from './spectrum.js';
+import { BarFeatureTracker, estimateDownbeat, type BarFeatures } from './downbeat.js';
 
 export interface TempoEstimate {
   /** Beats per minute, rounded to 0.1. */
   bpm: number;
   /** Time of the first beat of the grid, in seconds from the start (0 ≤ t < one beat). */
   firstBeatSeconds: number;
+  /** Time of the first downbeat (a 4-beat bar's first beat) in seconds, within the grid's first 4 beats; null when no bar position stands out. */
+  firstDownbeatSeconds: number | null;
   /** Autocorrelation at the beat period over that at lag 0 (0…1): how periodic the onsets are. */
   confidence: number;
 }
@@ -47,6 +51,7 @@ export class OnsetTracker {
 
   private constructor(
     private readonly framer: MagnitudeFramer,
+    private readonly bar: BarFeatureTracker,
     readonly sampleRate: number,
   ) {}
 
@@ -54,6 +59,8 @@ export class OnsetTracker {
     const maxBin = Math.min(N_FFT / 2, Math.round((11000 * N_FFT) / sampleRate));
     const prev = new Float32Array(maxBin + 1);
     let tracker: OnsetTracker | null = null;
+    // the downbeat's features come from the same frames (downbeat.ts)
+    const bar = new BarFeatureTracker(N_FFT, sampleRate);
     const framer = await MagnitudeFramer.create(N_FFT, HOP, (t, mag) => {
       let s = 0;
       for (let k = 1; k <= maxBin; k++) {
@@ -62,8 +69,9 @@ export class OnsetTracker {
         prev[k] = v;
       }
       tracker!.add(s);
+      bar.add(t, mag);
     });
-    tracker = new OnsetTracker(framer, sampleRate);
+    tracker = new OnsetTracker(framer, bar, sampleRate);
     return tracker;
   }
 
@@ -80,15 +88,22 @@ export class OnsetTracker {
     this.framer.push(mono);
   }
 
-  /** The onset strength per frame (frame t at t·HOP samples): [frames], ≥ 0. */
-  finish(): { envelope: Float32Array; frameRate: number } {
+  /** The onset strength per frame (frame t at t·HOP samples): [frames], ≥ 0; and the downbeat's features of the same frames. */
+  finish(): Onsets {
     this.framer.finish();
-    return { envelope: envelopeOf(this.flux.subarray(0, this.frames)), frameRate: this.sampleRate / HOP };
+    return { envelope: envelopeOf(this.flux.subarray(0, this.frames)), frameRate: this.sampleRate / HOP, bar: this.bar.finish() };
   }
 }
 
+export interface Onsets {
+  envelope: Float32Array;
+  frameRate: number;
+  /** Bass onsets and chroma per frame, for the downbeat (absent: none is estimated). */
+  bar?: BarFeatures;
+}
+
 /** Onset strength per frame (frame t at t·HOP samples): [frames], ≥ 0. */
-export async function onsetStrength(mono: Float32Array, sampleRate: number): Promise<{ envelope: Float32Array; frameRate: number }> {
+export async function onsetStrength(mono: Float32Array, sampleRate: number): Promise<Onsets> {
   const tracker = await OnsetTracker.create(sampleRate);
   tracker.push(mono);
   return tracker.finish();
@@ -150,7 +165,7 @@ export async function estimateTempo(mono: Float32Array, sampleRate: number): Pro
 }
 
 /** Tempo from an onset strength envelope (OnsetTracker.finish). */
-export function tempoFromOnsets({ envelope, frameRate }: { envelope: Float32Array; frameRate: number }): TempoEstimate | null {
+export function tempoFromOnsets({ envelope, frameRate, bar }: Onsets): TempoEstimate | null {
   const minLag = Math.floor((60 * frameRate) / MAX_BPM);
   const maxLag = Math.ceil((60 * frameRate) / MIN_BPM);
   const refineLag = Math.min(8 * maxLag, Math.floor(envelope.length / 2));
@@ -191,7 +206,13 @@ export function tempoFromOnsets({ envelope, frameRate }: { envelope: Float32Arra
 
   const firstBeat = beatPhase(envelope, period);
   const bpm = (60 * frameRate) / period;
-  return { bpm: Math.round(bpm * 10) / 10, firstBeatSeconds: firstBeat / frameRate, confidence: Math.round(confidence * 1000) / 1000 };
+  const downbeat = bar ? estimateDownbeat(bar, firstBeat, period) : null;
+  return {
+    bpm: Math.round(bpm * 10) / 10,
+    firstBeatSeconds: firstBeat / frameRate,
+    firstDownbeatSeconds: downbeat ? downbeat.frame / frameRate : null,
+    confidence: Math.round(confidence * 1000) / 1000,
+  };
 }
 
 /** Offset (frames, 0 ≤ φ < period) of the beat grid that collects the most onset strength. */
