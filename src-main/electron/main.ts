@@ -3,7 +3,8 @@
  * - One BrowserWindow: contextIsolation, sandbox, no nodeIntegration, webSecurity; the renderer is
  *   served from the privileged `app://renderer/` scheme with the shared CSP (src-main/shells/csp.ts);
  *   navigation, new windows, webviews and permission requests are refused.
- * - `stems://<root>/<path>` serves stem audio, peaks, artwork and exports through PathGuard (Range).
+ * - `stems://<root>/<path>` serves stem audio, peaks, artwork, exports and a running job's live files
+ *   through PathGuard (Range; media.ts).
  * - IPC: one channel `stemdeck:invoke` → the shared dispatcher (every argument validated);
  *   events are pushed on `stemdeck:event`; `stemdeck:start-drag` → webContents.startDrag with a
  *   real file prepared by `dragout.prepare`; `stemdeck:start-drag-files` drags a song's stems at
@@ -12,17 +13,15 @@
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, protocol, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { createDispatcher, type Handlers } from '../api/contract.js';
 import { App, AUDIO_EXTENSIONS } from '../host/app.js';
 import { contentSecurityPolicy } from '../shells/csp.js';
-import { StemdeckError } from '../engine/errors.js';
 import { utilityHost } from './host-process.js';
 import { startDragFiles } from './drag.js';
+import { fileResponse, stemsResponse } from './media.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.resolve(here, '..', 'renderer');
@@ -57,46 +56,6 @@ if (app.isPackaged) {
 const backend = new App({ shell: 'electron', spawnHost: utilityHost });
 let win: BrowserWindow | null = null;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-  '.wav': 'audio/wav',
-  '.flac': 'audio/flac',
-  '.mp3': 'audio/mpeg',
-  '.mp4': 'audio/mp4',
-  '.bin': 'application/octet-stream',
-};
-
-async function fileResponse(file: string, request: Request, headers: Record<string, string> = {}): Promise<Response> {
-  const st = await fsp.stat(file);
-  const type = MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-  const range = /^bytes=(\d*)-(\d*)$/.exec(request.headers.get('range') ?? '');
-  let start = 0;
-  let end = st.size - 1;
-  let status = 200;
-  const h: Record<string, string> = { 'content-type': type, 'accept-ranges': 'bytes', ...headers };
-  if (range && (range[1] !== '' || range[2] !== '')) {
-    if (range[1] === '') start = Math.max(0, st.size - Number(range[2]));
-    else {
-      start = Number(range[1]);
-      if (range[2] !== '') end = Math.min(end, Number(range[2]));
-    }
-    if (start > end || start >= st.size) return new Response(null, { status: 416, headers: { 'content-range': `bytes */${st.size}` } });
-    status = 206;
-    h['content-range'] = `bytes ${start}-${end}/${st.size}`;
-  }
-  h['content-length'] = String(st.size === 0 ? 0 : end - start + 1);
-  const body = st.size === 0 ? null : (Readable.toWeb(fs.createReadStream(file, { start, end })) as ReadableStream);
-  return new Response(body, { status, headers: h });
-}
-
 function registerProtocols(): void {
   protocol.handle('app', async (request) => {
     const url = new URL(request.url);
@@ -106,23 +65,10 @@ function registerProtocols(): void {
     const file = path.resolve(rendererDir, `.${rel}`);
     if (!file.startsWith(rendererDir + path.sep)) return new Response('Forbidden', { status: 403 });
     const target = fs.existsSync(file) ? file : path.join(rendererDir, 'index.html');
-    return fileResponse(target, request, target.endsWith('.html') ? { 'content-security-policy': CSP } : {});
+    return fileResponse(target, request, target.endsWith('.html') ? { 'content-security-policy': CSP } : {}).catch(() => new Response('Not found', { status: 404 }));
   });
-  protocol.handle('stems', async (request) => {
-    try {
-      const url = new URL(request.url);
-      const rel = `${url.host}/${url.pathname
-        .split('/')
-        .filter(Boolean)
-        .map((s) => decodeURIComponent(s))
-        .join('/')}`;
-      const file = backend.guard.resolveMedia(rel);
-      return await fileResponse(file, request, { 'cache-control': 'no-cache' });
-    } catch (e) {
-      const forbidden = e instanceof StemdeckError && e.code === 'path-forbidden';
-      return new Response(forbidden ? 'Forbidden' : 'Not found', { status: forbidden ? 403 : 404 });
-    }
-  });
+  // the library, exports, drag-out files and running jobs' live files, through the PathGuard (media.ts)
+  protocol.handle('stems', (request) => stemsResponse(request, backend.guard));
 }
 
 function fromOurRenderer(sender: WebContents, frameUrl: string | undefined): boolean {
