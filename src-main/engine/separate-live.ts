@@ -149,8 +149,19 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
         // a listener must not break the job
       }
     };
-    const analyzer = await analyzing;
+    let analyzer: MusicAnalyzer | null = null;
     let analysisError: unknown = null;
+    /** Chunks the analyser has not had yet (the first second's). */
+    const backlog: Float32Array[][] = [];
+    const analyze = async (): Promise<void> => {
+      if (!backlog.length || analysisError) return;
+      try {
+        analyzer ??= await analyzing;
+        for (const b of backlog.splice(0)) analyzer!.push(b);
+      } catch (e) {
+        analysisError = e;
+      }
+    };
     let headOut!: () => void;
     const head = new Promise<void>((resolve) => (headOut = resolve));
     const decoding = (async () => {
@@ -161,14 +172,12 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
             const c = r.value;
             await mixture.write(state.mixtureFrames, c);
             state.mixtureFrames += c[0].length;
-            if (analyzer && !analysisError)
-              try {
-                analyzer.push(c);
-              } catch (e) {
-                analysisError = e;
-              }
             tell();
             if (state.mixtureFrames >= sampleRate * HEAD_SECONDS) headOut();
+            // the analyser once the player's first second is out (on a first job it is still cold: its
+            // FFT compiling, its code not yet optimised), then in step with the decode
+            if (opts.analyze && !analysisError) backlog.push(c);
+            if (state.mixtureFrames >= sampleRate * HEAD_SECONDS) await analyze();
             yield c;
           }
         } finally {
@@ -177,6 +186,7 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
       }
       // the normalisation's statistics read the same pass (streamStats: the same sums in the same order)
       const stats = await streamStats(decoded());
+      await analyze(); // a song shorter than the head
       if (state.mixtureFrames === 0) throw new StemdeckError('input-corrupt', `"${opts.input}" holds no audio that could be decoded.`);
       state.frames = state.mixtureFrames;
       state.mixtureDone = true;
@@ -249,7 +259,7 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
         }
       }
       const analysis = {
-        on: !!analyzer,
+        on: !!opts.analyze,
         finish: () => {
           if (analyzer && !analysisError)
             try {

@@ -10,6 +10,7 @@ import { separateFile, type SeparateOptions, type SeparationResult } from '../en
 import { liveControl, separateFileLive, type LiveState } from '../engine/separate-live.js';
 import { releaseRunners, residentRunners } from '../engine/runner.js';
 import { loadRegistry } from '../engine/registry.js';
+import { MusicAnalyzer } from '../engine/analysis/index.js';
 import { isStemdeckError } from '../engine/errors.js';
 import { finalizeSong } from '../library/finalize.js';
 import { EtaEstimator } from './eta.js';
@@ -155,3 +156,7 @@ else process.on('message', onMessage);
 // A parent that dies takes its engine host with it.
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready', pid: process.pid });
+// what a first job's first audio would wait for, done while idle: the registry's manifests read
+// (the decode starts once the model is known) and the analysis' FFT compiled
+void loadRegistry().catch(() => undefined);
+void MusicAnalyzer.create(44100).catch(() => undefined);

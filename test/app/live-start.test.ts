@@ -18,6 +18,7 @@ import type { Job, JobLive } from '../../src-main/api/contract.js';
 import { separateFileLive, type LiveState } from '../../src-main/engine/separate-live.js';
 import { probeAudio, separateFile, type AudioInfo } from '../../src-main/engine/index.js';
 import { isolatedHome, makeSong, tempDir } from './helpers.js';
+import { songIn120AMinor } from '../analysis/signals.js';
 
 const SR = 44100;
 const identity = () => path.join(process.env.STEMDECK_MODELS!, 'identity-waveform', 'manifest.json');
@@ -108,4 +109,18 @@ test("a live job that cannot start fails with the probe's error; one longer than
   const inLive = await separateFileLive({ input: song, outDir: path.join(dir, 'live2'), model: identity(), format: 'wav', live: { ...live(), maxSeconds: 5 } });
   assert.ok(states.length > 0, 'under maxSeconds: live');
   for (const stem of Object.keys(normal.outputs)) assert.ok(fs.readFileSync(normal.outputs[stem]).equals(fs.readFileSync(inLive.outputs[stem])));
+});
+
+test("with the analysis on, a live job's tempo, key and stem bytes are the normal job's (also under the first second)", { timeout: 120_000 }, async () => {
+  isolatedHome();
+  const dir = tempDir();
+  // the live job feeds the analyser the first second late (after the player has it): same result
+  for (const input of [songIn120AMinor(dir), makeSong(path.join(dir, 'half a second.wav'), 0.5, 'Short', 330)]) {
+    const normal = await separateFile({ input, outDir: path.join(dir, `normal-${path.basename(input)}`), model: identity(), format: 'wav', analyze: true });
+    const live = await separateFileLive({ input, outDir: path.join(dir, `live-${path.basename(input)}`), model: identity(), format: 'wav', analyze: true, live: { dir: tempDir('stemdeck-live-') } });
+    assert.deepEqual(live.music, normal.music, `${path.basename(input)}: the same analysis`);
+    if (input.endsWith('.flac')) assert.ok(normal.music?.tempo && normal.music.key, 'the song has a tempo and a key to compare');
+    for (const stem of Object.keys(normal.outputs))
+      assert.ok(fs.readFileSync(normal.outputs[stem]).equals(fs.readFileSync(live.outputs[stem])), `${path.basename(input)} ${stem}: the normal job's bytes (its tempo/key chunks too)`);
+  }
 });
