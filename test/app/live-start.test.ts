@@ -87,7 +87,7 @@ test("a live job decodes the mixture while the caller's folder is not ready, pro
   assert.ok(fs.statSync(result.outputs.vocals).size > 44);
 });
 
-test("a live job that cannot start fails with the probe's error; one longer than maxSeconds is a normal job", { timeout: 120_000 }, async () => {
+test("a live job that cannot start fails with the probe's error, a cut-off one with the decode's; one longer than maxSeconds is a normal job", { timeout: 120_000 }, async () => {
   isolatedHome();
   const dir = tempDir();
   const states: LiveState[] = [];
@@ -99,6 +99,12 @@ test("a live job that cannot start fails with the probe's error; one longer than
   const short = makeSong(path.join(dir, 'short.wav'), 0.1);
   await assert.rejects(separateFileLive({ input: short, outDir: path.join(dir, 'b'), model: identity(), live: live() }), (e: Error & { code?: string }) => e.code === 'input-too-short');
   assert.equal(states.length, 0, 'nothing playable was reported');
+  // cut off: the probe is fine, the decode ends short of the length the probe read (checked when it ends)
+  const whole = makeSong(path.join(dir, 'whole.flac'), 6, 'Cut Off');
+  const cut = path.join(dir, 'cut.flac');
+  fs.writeFileSync(cut, fs.readFileSync(whole).subarray(0, Math.floor(fs.statSync(whole).size / 2)));
+  await assert.rejects(separateFileLive({ input: cut, outDir: path.join(dir, 'c'), model: identity(), live: live() }), (e: Error & { code?: string }) => e.code === 'input-corrupt' && /cut off/.test(e.message));
+  states.length = 0;
 
   const song = makeSong(path.join(dir, 'long.wav'), 4, 'Too Long');
   const normal = await separateFile({ input: song, outDir: path.join(dir, 'normal'), model: identity(), format: 'wav' });
