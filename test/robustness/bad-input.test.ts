@@ -68,7 +68,8 @@ async function expectError(input: string, codes: StemdeckErrorCode[]): Promise<S
   return err;
 }
 
-async function expectOk(input: string): Promise<{ outputs: Record<string, string>; frames: number; stems: Float32Array[][] }> {
+/** `rate`: the input's sample rate, which the stems keep (the model runs at 44.1 kHz; `frames` counts its frames). */
+async function expectOk(input: string, rate = 44100): Promise<{ outputs: Record<string, string>; frames: number; stems: Float32Array[][] }> {
   const dir = outDir();
   const r = await separateFile({ input, outDir: dir, model: identityWaveform, format: 'wav' });
   assert.deepEqual(Object.keys(r.outputs).sort(), ['other', 'vocals']);
@@ -76,9 +77,10 @@ async function expectOk(input: string): Promise<{ outputs: Record<string, string
   for (const [stem, file] of Object.entries(r.outputs)) {
     assert.ok(file.startsWith(dir), `${stem} is written under the output folder`);
     const w = readWav(file);
-    assert.equal(w.sampleRate, 44100);
+    assert.equal(w.sampleRate, rate, `${stem} keeps the input's rate`);
     assert.equal(w.channels, 2);
-    assert.equal(w.data[0].length, r.frames, `${stem} has the job's frame count`);
+    if (rate === 44100) assert.equal(w.data[0].length, r.frames, `${stem} has the job's frame count`);
+    else assert.ok(Math.abs(w.data[0].length - (r.frames * rate) / 44100) <= rate / 100, `${stem}: the job's length at the input's rate`);
     for (const ch of w.data) assert.ok(allFinite(ch), `${stem} holds no NaN/Inf`);
     stems.push(w.data);
   }
@@ -180,19 +182,21 @@ test('full-scale clipped noise → finite stems equal to the input', async () =>
   assert.ok(peak > 0.99 && peak <= 1.0001, `full scale kept, peak ${peak}`);
 });
 
-test('8 kHz mono → 44.1 kHz dual-mono stems', async () => {
+test('8 kHz mono → dual-mono stems at 8 kHz, its exact length', async () => {
   const f = makeTone(path.join(work, 'mono8k.wav'), 2, { rate: 8000, channels: 1, codec: ['-c:a', 'pcm_s16le'] });
-  const r = await expectOk(f);
-  assert.ok(Math.abs(r.frames - 2 * 44100) <= 64, `≈ 2 s at 44.1 kHz, got ${r.frames}`);
+  const r = await expectOk(f, 8000);
+  assert.ok(Math.abs(r.frames - 2 * 44100) <= 64, `≈ 2 s at 44.1 kHz inside the job, got ${r.frames}`);
+  assert.equal(r.stems[0][0].length, 2 * 8000, 'the stems have the input\'s frame count');
   const [l, rr] = r.stems[0];
   assert.equal(maxAbsDiff(l, rr), 0, 'mono becomes identical left and right');
   assert.ok(rms(l) > 0.1);
 });
 
-test('192 kHz 6-channel → 44.1 kHz stereo stems', async () => {
+test('192 kHz 6-channel → stereo stems at 192 kHz, its exact length', async () => {
   const f = makeTone(path.join(work, 'surround.flac'), 1.5, { rate: 192000, channels: 6, codec: ['-c:a', 'flac'] });
-  const r = await expectOk(f);
-  assert.ok(Math.abs(r.frames - 1.5 * 44100) <= 64, `≈ 1.5 s at 44.1 kHz, got ${r.frames}`);
+  const r = await expectOk(f, 192000);
+  assert.ok(Math.abs(r.frames - 1.5 * 44100) <= 64, `≈ 1.5 s at 44.1 kHz inside the job, got ${r.frames}`);
+  assert.equal(r.stems[0][0].length, 1.5 * 192000, 'the stems have the input\'s frame count');
   for (const ch of r.stems[0]) assert.ok(rms(ch) > 0.01, 'downmix holds audio');
 });
 
