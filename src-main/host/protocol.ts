@@ -1,5 +1,6 @@
 /** Messages between the app (parent) and the engine host process (child). Structured-clone safe. */
 import type { ApiError, ApiWarning, LibraryFormat, SeparationSettings } from '../api/contract.js';
+import type { LiveState } from '../engine/separate-live.js';
 
 export interface RunJob {
   id: string;
@@ -17,17 +18,8 @@ export interface RunJob {
   live?: { dir: string };
 }
 
-/** A live job's state (engine/separate-live.ts LiveState), frames at the model's rate. */
-export interface LiveJobState {
-  channels: number;
-  sampleRate: number;
-  stems: string[];
-  frames: number;
-  mixtureFrames: number;
-  mixtureDone: boolean;
-  regions: { from: number; to: number }[];
-  separating: { from: number; to: number } | null;
-}
+/** A live job's state as the engine reports it (frames at the model's rate). */
+export type LiveJobState = LiveState;
 
 export type ToHost =
   | { type: 'run'; job: RunJob }
