@@ -22,7 +22,7 @@ import { LiveSeparation, type LiveTask } from './live.js';
 import type { FrameRange } from './live-order.js';
 import { MusicAnalyzer } from './analysis/index.js';
 import { checkAbort, streamStats } from './stream.js';
-import { resolveModel, runJob, separateFile, separationResult, writeStems, type SeparateOptions, type SeparationResult, type StagesRunner } from './separate.js';
+import { MixtureAnalysis, resolveModel, runJob, separateFile, separationResult, writeStems, type SeparateOptions, type SeparationResult, type StagesRunner } from './separate.js';
 
 /** What a live job reports as it goes (all frames at the model's rate). */
 export interface LiveState {
@@ -149,18 +149,21 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
         // a listener must not break the job
       }
     };
-    let analyzer: MusicAnalyzer | null = null;
-    let analysisError: unknown = null;
+    const analysis = new MixtureAnalysis(!!opts.analyze);
     /** Chunks the analyser has not had yet (the first second's). */
     const backlog: Float32Array[][] = [];
     const analyze = async (): Promise<void> => {
-      if (!backlog.length || analysisError) return;
-      try {
-        analyzer ??= await analyzing;
-        for (const b of backlog.splice(0)) analyzer!.push(b);
-      } catch (e) {
-        analysisError = e;
-      }
+      if (!backlog.length || !analysis.wanted) return;
+      if (!analysis.ready)
+        try {
+          const analyzer = await analyzing;
+          if (!analyzer) throw new Error('no analyser');
+          analysis.use(analyzer);
+        } catch (e) {
+          analysis.fail(e);
+          return;
+        }
+      for (const b of backlog.splice(0)) analysis.push(b);
     };
     let headOut!: () => void;
     const head = new Promise<void>((resolve) => (headOut = resolve));
@@ -176,7 +179,7 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
             if (state.mixtureFrames >= sampleRate * HEAD_SECONDS) headOut();
             // the analyser once the player's first second is out (on a first job it is still cold: its
             // FFT compiling, its code not yet optimised), then in step with the decode
-            if (opts.analyze && !analysisError) backlog.push(c);
+            if (analysis.wanted) backlog.push(c);
             if (state.mixtureFrames >= sampleRate * HEAD_SECONDS) await analyze();
             yield c;
           }
@@ -258,19 +261,6 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
           yield await Promise.all(outputs.map((s) => s.read(at, to)));
         }
       }
-      const analysis = {
-        on: !!opts.analyze,
-        finish: () => {
-          if (analyzer && !analysisError)
-            try {
-              return analyzer.finish();
-            } catch (e) {
-              analysisError = e;
-            }
-          return null;
-        },
-        error: () => analysisError,
-      };
       const { frames, targets, music } = await writeStems({ ...o, signal }, plan, chunks(), analysis, report);
       return separationResult(o, plan, runners, t0, frames, targets, inputReport.warnings, music);
     };

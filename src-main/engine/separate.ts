@@ -262,16 +262,11 @@ async function runStages(
     return { adapter: adapters[k], channels: C, overlap: st.overlap, normalize, need: st.need, residualIdx: st.residualIdx, depth, signal, onProgress: onProgress(k) };
   };
   // the mixture as the stream decodes it, also analysed for tempo and key when asked
-  const analyzer = opts.analyze ? await MusicAnalyzer.create(SR) : null;
-  let analysisError: unknown = null;
+  const analysis = new MixtureAnalysis(!!opts.analyze);
+  if (opts.analyze) analysis.use(await MusicAnalyzer.create(SR));
   async function* mixture(): AsyncGenerator<Float32Array[]> {
     for await (const c of decode(inputReport)) {
-      if (analyzer && !analysisError)
-        try {
-          analyzer.push(c);
-        } catch (e) {
-          analysisError = e;
-        }
+      analysis.push(c);
       yield c;
     }
   }
@@ -290,19 +285,7 @@ async function runStages(
   }
 
   // ── sink ──
-  const { frames, targets, music } = await writeStems(opts, plan, chunks(), {
-    finish: () => {
-      if (analyzer && !analysisError)
-        try {
-          return analyzer.finish();
-        } catch (e) {
-          analysisError = e;
-        }
-      return null;
-    },
-    error: () => analysisError,
-    on: !!analyzer,
-  }, report);
+  const { frames, targets, music } = await writeStems(opts, plan, chunks(), analysis, report);
   return separationResult(opts, plan, runners, t0, frames, targets, inputReport.warnings, music);
 }
 
@@ -313,6 +296,54 @@ export interface JobAnalysis {
   /** The analysis of the whole mixture, or null (none, or it failed: `error()`). */
   finish(): MusicAnalysis | null;
   error(): unknown;
+}
+
+/**
+ * A job's tempo/key analysis, fed the mixture as it decodes. Its failure never fails the job: the
+ * error is kept for the report and the stems go without tempo/key metadata.
+ */
+export class MixtureAnalysis implements JobAnalysis {
+  private analyzer: MusicAnalyzer | null = null;
+  private failure: unknown = null;
+  private failed = false;
+  constructor(readonly on: boolean) {}
+  /** The analyser is in place (it is created asynchronously). */
+  get ready(): boolean {
+    return this.analyzer !== null;
+  }
+  /** Chunks are still wanted: the job analyses and nothing has failed. */
+  get wanted(): boolean {
+    return this.on && !this.failed;
+  }
+  use(analyzer: MusicAnalyzer): void {
+    this.analyzer = analyzer;
+  }
+  fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.failure = e;
+  }
+  /** One chunk of the mixture, `[channels][frames]` at the analyser's rate. */
+  push(chunk: Float32Array[]): void {
+    if (!this.analyzer || this.failed) return;
+    try {
+      this.analyzer.push(chunk);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+  finish(): MusicAnalysis | null {
+    if (!this.analyzer || this.failed) return null;
+    try {
+      return this.analyzer.finish();
+    } catch (e) {
+      this.fail(e);
+      return null;
+    }
+  }
+  error(): unknown {
+    return this.failure;
+  }
 }
 
 /**
