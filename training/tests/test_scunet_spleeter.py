@@ -52,7 +52,9 @@ def test_vocals_start_as_deezers_vocals_net(model, tensors):
     y = model.magnitudes(x)
     vi = model.stems.index("vocals")
     assert y.shape == (1, 4, 2, 64, MODEL_BINS)
-    assert torch.equal(y[:, vi], ref)
+    # equal up to float32 rounding: the four heads run as one grouped conv, whose kernels may sum
+    # in another order than the single-source conv on some CPUs (seen: 3e-8 at most, 0.45 peak)
+    torch.testing.assert_close(y[:, vi], ref, rtol=1e-5, atol=1e-6)
     # the other sources start as the accompaniment estimate (1 − vocals mask) · x, up to the jitter
     for k in range(4):
         if k != vi:
