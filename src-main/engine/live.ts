@@ -24,7 +24,7 @@
 import { StemdeckError } from './errors.js';
 import type { ModelAdapter, Planar } from './adapters/types.js';
 import { evenPlacement, segmentPlan, type Placement, type SegmentSpec } from './segments.js';
-import { checkAbort } from './stream.js';
+import { checkAbort, fillResidual, subtract } from './stream.js';
 import { liveOrder, RegionSet, type FrameRange } from './live-order.js';
 import { countNonFinite } from './screen.js';
 
@@ -385,20 +385,11 @@ export class LiveSeparation {
     const R = st.o.residualIdx ?? -1;
     const last = stage === this.stages.length - 1;
     const input = R >= 0 || !last ? await this.inputs[stage].read(from, from + n) : null;
-    if (input && R >= 0)
-      for (let c = 0; c < C; c++) {
-        const r = stems[R][c];
-        r.set(input[c]);
-        for (let s = 0; s < S; s++) {
-          if (s === R) continue;
-          const x = stems[s][c];
-          for (let i = 0; i < n; i++) r[i] -= x[i];
-        }
-      }
+    if (input && R >= 0) fillResidual(stems, input, R);
     const kept = st.o.keep.map((i) => stems[i]);
     if (!last) {
       // the next stage's input (cascadeStream: subtract(chunk.input, kept)), and the kept stems
-      await this.inputs[stage + 1].write(from, subtractAll(input!, kept));
+      await this.inputs[stage + 1].write(from, subtract(input!, kept));
       await Promise.all(kept.map((p, i) => this.o.outputs[this.keptAt[stage] + i].write(from, p)));
     } else {
       const all: Planar[] = [];
@@ -406,7 +397,7 @@ export class LiveSeparation {
         for (let i = 0; i < this.stages[j].o.keep.length; i++) all.push(await this.o.outputs[this.keptAt[j] + i].read(from, from + n));
       all.push(...kept);
       const R2 = this.residual;
-      if (R2 >= 0) all[R2] = subtractAll(await this.o.mixture.read(from, from + n), all.filter((_, i) => i !== R2));
+      if (R2 >= 0) all[R2] = subtract(await this.o.mixture.read(from, from + n), all.filter((_, i) => i !== R2));
       // the input is finite (decode.ts), so a NaN or infinity here is the model's: never write it
       if (countNonFinite(all) > 0)
         throw new StemdeckError('model-contract', 'The model produced samples that are not numbers (NaN or infinity), so its stems would be wrong; nothing was written. Try another model, and tell the model\'s author.');
@@ -419,16 +410,4 @@ export class LiveSeparation {
       this.o.onRegions?.(this.regions.ranges);
     }
   }
-}
-
-/** a − Σ b (per channel, in b's order), float32 as written sample by sample (stream.ts subtract). */
-function subtractAll(a: Planar, bs: readonly Planar[]): Planar {
-  return a.map((ch, c) => {
-    const r = ch.slice();
-    for (const b of bs) {
-      const x = b[c];
-      for (let i = 0; i < r.length; i++) r[i] -= x[i];
-    }
-    return r;
-  });
 }

@@ -114,6 +114,22 @@ export function subtract(a: Planar, bs: readonly Planar[]): Planar {
 }
 
 /**
+ * The residual stem R, in place: input − Σ the other stems (per channel, in stem order).
+ * `stems`: [stems][channels][frames]; `input`: [channels][frames], the same frames.
+ */
+export function fillResidual(stems: Planar[], input: Planar, R: number): void {
+  for (let c = 0; c < input.length; c++) {
+    const r = stems[R][c];
+    r.set(input[c]);
+    for (let s = 0; s < stems.length; s++) {
+      if (s === R) continue;
+      const x = stems[s][c];
+      for (let i = 0; i < r.length; i++) r[i] -= x[i];
+    }
+  }
+}
+
+/**
  * Separates a stream of planar chunks with one model adapter; yields finished stems in order and
  * returns the number of frames.
  */
@@ -155,17 +171,7 @@ export async function* separateStream(chunks: AsyncIterable<Planar>, o: StreamOp
       for (const chs of stems)
         for (const ch of chs) for (let i = 0; i < n; i++) ch[i] = ch[i] * norm.std + norm.mean;
     const input = fifo ? fifo.take(n, shape)[0] : null;
-    if (input && residualIdx >= 0) {
-      for (let c = 0; c < C; c++) {
-        const r = stems[residualIdx][c];
-        r.set(input[c]);
-        for (let s = 0; s < S; s++) {
-          if (s === residualIdx) continue;
-          const x = stems[s][c];
-          for (let i = 0; i < n; i++) r[i] -= x[i];
-        }
-      }
-    }
+    if (input && residualIdx >= 0) fillResidual(stems, input, residualIdx);
     emitted += n;
     return { input, stems };
   };
