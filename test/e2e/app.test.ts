@@ -11,27 +11,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'puppeteer-core';
-import { launchChromium } from './chromium.js';
+import type { Page } from 'puppeteer-core';
+import { ffmpegPath, repoRoot, startBrowserApp } from './browser-app.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /**
  * Screenshots go to the git-ignored test/.tmp/screenshots/, so `npm test` leaves the tracked ones
  * alone; STEMDECK_UPDATE_SCREENSHOTS=1 writes the tracked test/e2e/screenshots/ (when the UI changed).
  */
-const shotsDir = process.env.STEMDECK_UPDATE_SCREENSHOTS === '1' ? path.join(root, 'test', 'e2e', 'screenshots') : path.join(root, 'test', '.tmp', 'screenshots');
+const shotsDir = process.env.STEMDECK_UPDATE_SCREENSHOTS === '1' ? path.join(repoRoot, 'test', 'e2e', 'screenshots') : path.join(repoRoot, 'test', '.tmp', 'screenshots');
 const MAX_SHOT_BYTES = 300 * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function ffmpegPath(): string {
-  const bundled = path.join(root, 'node_modules', '@ffmpeg-installer', 'linux-x64', 'ffmpeg');
-  return process.env.STEMDECK_FFMPEG ?? (fs.existsSync(bundled) ? bundled : 'ffmpeg');
-}
 
 /** 5 s stereo FLAC test song with tags and cover art: different material left and right, pulses for a visible waveform. */
 function makeSong(file: string): void {
@@ -137,33 +129,14 @@ async function dragOutUrl(page: Page, testid: string): Promise<{ mime: string; n
 
 test('e2e: drop → separate → play → mute/solo → export = offline mix → drag-out', { timeout: 175_000 }, async (t) => {
   const started = Date.now();
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-e2e-'));
-  const home = path.join(tmp, 'home');
-  process.env.STEMDECK_HOME = home;
-  process.env.STEMDECK_MODELS = path.join(home, 'models');
   // the identity test model is the fallback when no small bundled model is present
-  await fsp.mkdir(process.env.STEMDECK_MODELS, { recursive: true });
-  await fsp.cp(path.join(root, 'test', 'fixtures', 'models', 'identity-waveform'), path.join(process.env.STEMDECK_MODELS, 'identity-waveform'), { recursive: true });
-
-  // the renderer, built into the temp dir
-  const rendererDir = path.join(tmp, 'renderer');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true, minify: false }, logLevel: 'error' });
-  const buildSeconds = (Date.now() - started) / 1000;
-
-  const { App } = await import('../../src-main/host/app.js');
-  const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
-  const { decodeAll } = await import('../../src-main/engine/decode.js');
-  const { mixdown, applyPreset, defaultMix } = await import('../../src-main/shared/mix-law.js');
-  const app = new App({ shell: 'browser' });
-  await app.start();
-  const shell = await startBrowserShell({ app, rendererDir, port: 0 });
-  const downloads = path.join(tmp, 'downloads');
-  await fsp.mkdir(downloads, { recursive: true });
-  let browser: Browser | null = null;
+  const e2e = await startBrowserApp({ name: 'app', models: ['identity-waveform'], downloads: true });
+  const { tmp, app, shell, browser, buildSeconds } = e2e;
+  const downloads = e2e.downloads!;
   const pageErrors: string[] = [];
   try {
-    browser = await launchChromium({ downloadDir: downloads });
+    const { decodeAll } = await import('../../src-main/engine/decode.js');
+    const { mixdown, applyPreset, defaultMix } = await import('../../src-main/shared/mix-law.js');
     const page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => {
@@ -411,7 +384,7 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
         // let Chromium download the dragged URL (what a DownloadURL drop does) into a real file
         const dir = path.join(downloads, target);
         await fsp.mkdir(dir, { recursive: true });
-        const cdp = await browser!.target().createCDPSession();
+        const cdp = await browser.target().createCDPSession();
         await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir });
         await page.evaluate((url, name) => {
           const a = document.createElement('a');
@@ -543,9 +516,6 @@ test('e2e: drop → separate → play → mute/solo → export = offline mix →
     assert.deepEqual(pageErrors.filter((e) => !/favicon/.test(e)), [], 'no errors in the page');
     t.diagnostic(`renderer build ${buildSeconds.toFixed(1)} s, whole test ${((Date.now() - started) / 1000).toFixed(1)} s, model ${modelId}, first audio ${firstAudioMs.toFixed(0)} ms`);
   } finally {
-    await browser?.close().catch(() => undefined);
-    await shell.close().catch(() => undefined);
-    await app.stop().catch(() => undefined);
-    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    await e2e.close();
   }
 });

@@ -8,36 +8,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './chromium.js';
+import { startBrowserApp } from './browser-app.js';
 import { waitJobEnd } from '../app/helpers.js';
 import { songIn120AMinor } from '../analysis/signals.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 test('library: download all stems as one zip; export dialog: DAW file names', { timeout: 150_000 }, async () => {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-e2e-daw-'));
-  const home = path.join(tmp, 'home');
-  process.env.STEMDECK_HOME = home;
-  process.env.STEMDECK_LIBRARY = path.join(home, 'library');
-  process.env.STEMDECK_MODELS = path.join(home, 'models');
-  await fsp.mkdir(process.env.STEMDECK_MODELS, { recursive: true });
-  await fsp.cp(path.join(root, 'test', 'fixtures', 'models', 'identity-waveform'), path.join(process.env.STEMDECK_MODELS, 'identity-waveform'), { recursive: true });
-  const rendererDir = path.join(tmp, 'renderer');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true, minify: false }, logLevel: 'error' });
-  const { App } = await import('../../src-main/host/app.js');
-  const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
-  const app = new App({ shell: 'browser' });
-  await app.start();
-  const shell = await startBrowserShell({ app, rendererDir, port: 0 });
-  const downloads = path.join(tmp, 'downloads');
-  await fsp.mkdir(downloads);
-  const browser = await launchChromium({ downloadDir: downloads });
+  const e2e = await startBrowserApp({ name: 'daw', models: ['identity-waveform'], downloads: true });
+  const { tmp, app, shell, browser } = e2e;
+  const downloads = e2e.downloads!;
   try {
     await app.settings.set({ model: 'identity-waveform' });
     const src = songIn120AMinor(tmp);
@@ -76,9 +56,6 @@ test('library: download all stems as one zip; export dialog: DAW file names', { 
     assert.equal(app.settings.get().exportNamePattern, '{song} - {stem}[ - {bpm} BPM][ - {key}]');
     await page.screenshot({ path: path.join(tmp, 'export-daw-names.png') as `${string}.png` });
   } finally {
-    await browser.close();
-    await shell.close();
-    await app.stop();
-    if (!process.env.STEMDECK_KEEP_TMP) await fsp.rm(tmp, { recursive: true, force: true });
+    await e2e.close();
   }
 });

@@ -10,21 +10,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import type { Job } from '../../src-main/api/contract.js';
-import { launchChromium } from './chromium.js';
+import { ffmpegPath, startBrowserApp } from './browser-app.js';
 import { realClip, skipUnlessShared } from '../engine/helpers.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function ffmpegPath(): string {
-  const bundled = path.join(root, 'node_modules', '@ffmpeg-installer', 'linux-x64', 'ffmpeg');
-  return process.env.STEMDECK_FFMPEG ?? (fs.existsSync(bundled) ? bundled : 'ffmpeg');
-}
 
 /** `seconds` of the real clip's mixture, looped, as FLAC. */
 function loopedSong(file: string, seconds: number): void {
@@ -52,27 +43,15 @@ const mixer = (page: Page) => page.evaluate(() => {
 });
 
 test('live: drop → plays while it separates, a seek moves the work, the finished stems are a normal job\'s', { skip: skipUnlessShared(realClip), timeout: 600_000 }, async (t) => {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-e2e-live-'));
-  process.env.STEMDECK_HOME = path.join(tmp, 'home');
-  process.env.STEMDECK_MODELS = path.join(tmp, 'home', 'models');
-  await fsp.mkdir(process.env.STEMDECK_MODELS, { recursive: true });
-  const rendererDir = path.join(tmp, 'renderer');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true, minify: false }, logLevel: 'error' });
-  const { App } = await import('../../src-main/host/app.js');
-  const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
-  const { separateFile, readWavChunks, loadRegistry } = await import('../../src-main/engine/index.js');
-  const app = new App({ shell: 'browser' });
-  await app.start();
-  const shell = await startBrowserShell({ app, rendererDir, port: 0 });
+  const e2e = await startBrowserApp({ name: 'live' });
+  const { tmp, app, shell, browser } = e2e;
   // every job event the app sends (what the renderer hears), with when it came
   const events: { at: number; job: Job }[] = [];
   app.on('event', (name, payload) => name === 'job' && events.push({ at: Date.now(), job: payload as Job }));
-  let browser: Browser | null = null;
   const pageErrors: string[] = [];
   try {
+    const { separateFile, readWavChunks, loadRegistry } = await import('../../src-main/engine/index.js');
     const modelId = (await loadRegistry()).defaultId!;
-    browser = await launchChromium();
     const page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && !/Failed to load resource/.test(m.text()) && pageErrors.push(m.text()));
@@ -176,9 +155,6 @@ test('live: drop → plays while it separates, a seek moves the work, the finish
     });
     assert.deepEqual(pageErrors, [], 'no errors in the page');
   } finally {
-    await browser?.close().catch(() => undefined);
-    await shell.close().catch(() => undefined);
-    await app.stop().catch(() => undefined);
-    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    await e2e.close();
   }
 });

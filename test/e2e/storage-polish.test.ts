@@ -6,33 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './chromium.js';
+import { startBrowserApp } from './browser-app.js';
 import { makeSong, waitJobEnd } from '../app/helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LONG_TITLE = 'A Very Long Song Title That Goes On And On Past Where Any Transport Could Ever Sit (Extended Club Remix)';
 
 test('library disk use, stems deleted in the mixer, long title, scroll bar, fader focus ring', { timeout: 150_000 }, async () => {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-e2e-storage-'));
-  const home = path.join(tmp, 'home');
-  process.env.STEMDECK_HOME = home;
-  process.env.STEMDECK_LIBRARY = path.join(home, 'library');
-  process.env.STEMDECK_MODELS = path.join(home, 'models');
-  await fsp.mkdir(process.env.STEMDECK_MODELS, { recursive: true });
-  await fsp.cp(path.join(root, 'test', 'fixtures', 'models', 'identity-waveform'), path.join(process.env.STEMDECK_MODELS, 'identity-waveform'), { recursive: true });
-  const rendererDir = path.join(tmp, 'renderer');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true, minify: false }, logLevel: 'error' });
-  const { App } = await import('../../src-main/host/app.js');
-  const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
-  const app = new App({ shell: 'browser' });
-  await app.start();
-  const shell = await startBrowserShell({ app, rendererDir, port: 0 });
-  const browser = await launchChromium();
+  const e2e = await startBrowserApp({ name: 'storage', models: ['identity-waveform'] });
+  const { tmp, app, shell, browser } = e2e;
   try {
     await app.settings.set({ model: 'identity-waveform' });
     const ids: string[] = [];
@@ -122,9 +104,6 @@ test('library disk use, stems deleted in the mixer, long title, scroll bar, fade
     assert.equal(app.settings.get().libraryFormat, 'wav16');
     await page.close();
   } finally {
-    await browser.close();
-    await shell.close();
-    await app.stop();
-    await fsp.rm(tmp, { recursive: true, force: true });
+    await e2e.close();
   }
 });

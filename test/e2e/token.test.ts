@@ -5,27 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { launchChromium } from './chromium.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { startBrowserApp } from './browser-app.js';
 
 test('the app address without its token says how to open the app', async () => {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'stemdeck-e2e-token-'));
-  process.env.STEMDECK_HOME = path.join(tmp, 'home');
-  process.env.STEMDECK_MODELS = path.join(tmp, 'home', 'models');
-  const rendererDir = path.join(tmp, 'renderer');
-  const { build } = await import('vite');
-  await build({ configFile: path.join(root, 'vite.renderer.config.ts'), build: { outDir: rendererDir, emptyOutDir: true }, logLevel: 'error' });
-  const { App } = await import('../../src-main/host/app.js');
-  const { startBrowserShell } = await import('../../src-main/shells/browser/server.js');
-  const app = new App({ shell: 'browser' });
-  await app.start();
-  const shell = await startBrowserShell({ app, rendererDir, port: 0 });
-  const browser = await launchChromium();
+  const e2e = await startBrowserApp({ name: 'token', minify: true });
+  const { shell, browser } = e2e;
   try {
     const origin = new URL(shell.url).origin;
     const text = async (url: string) => {
@@ -46,9 +30,6 @@ test('the app address without its token says how to open the app', async () => {
     const ok = await text(shell.url);
     assert.doesNotMatch(ok, /Open Stemdeck with the address/);
   } finally {
-    await browser.close();
-    await shell.close();
-    await app.stop();
-    await fsp.rm(tmp, { recursive: true, force: true });
+    await e2e.close();
   }
 });
