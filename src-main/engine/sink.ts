@@ -88,7 +88,11 @@ export interface SinkRate {
 
 /** What a job settles when its stems are complete (commitAll). */
 export interface SinkCommit {
-  /** Added to every stem's metadata (the tempo and key the stream found); needs `metadata` at open. */
+  /**
+   * Added to every stem's metadata (the tempo and key the stream found); needs `metadata` at open.
+   * WAV stems get them in their acid/bext chunks, FLAC and MP3 stems as tags (writers.ts), before
+   * the swap, so the song folder never holds stems still waiting for them.
+   */
   metadata?: Partial<StemMetadata>;
   /** Each stem's file name, given its extension without the dot (default `<stem>.<ext>`). */
   fileName?: (stem: string, ext: string) => string;

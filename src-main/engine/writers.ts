@@ -9,7 +9,8 @@
  * - Metadata (output/wav-metadata.ts): WAVs made with a StemMetadata carry a `bext` description and,
  *   once the tempo is known, an `acid` chunk (tempo, root note), in a fixed-size block before the
  *   samples, so `updateMetadata` may fill in what the stream learnt until `finish`; FLAC and MP3 get
- *   BPM and key tags when they are known at creation (ffmpeg writes its tags when it starts).
+ *   BPM and key tags: ffmpeg writes its tags when it starts, so those learnt later are added by
+ *   `finish` through a stream-copy remux (output/retag.ts) of the temp file.
  * Every writer writes a hidden temp file `.<name>.<token>.part` in the target folder (swept by
  * removeStaleTempFiles once its writer is gone); `finish` fsyncs it, `commit` renames it into place
  * and fsyncs the folder, `abort` deletes it, so a failed or cancelled job leaves nothing that looks
@@ -31,6 +32,7 @@ import { buildWavHeader, encodeSamples, type WavSampleFormat } from './output/wa
 import { formatBpm, metadataChunks, parseKeyName, type StemMetadata } from './output/wav-metadata.js';
 import { PITCH_NAMES } from './analysis/key.js';
 import { fsyncDir } from './output/atomic.js';
+import { remuxWithTags } from './output/retag.js';
 
 /** Every audio format Stemdeck writes ('wav' is 32-bit float; the app's API calls it 'wav32f'). */
 export const OutputFormatSchema = z.enum(['wav', 'wav16', 'wav24', 'flac', 'flac16', 'mp3', 'mp3-v0']);
@@ -94,7 +96,8 @@ export interface StemWriter {
   /**
    * Adds to the file's metadata what was learnt while writing (the tempo and key of a separation).
    * WAV: written by `finish`, if the writer was made with metadata (which reserves the room);
-   * FLAC/MP3: kept only while the encoder has not started.
+   * FLAC/MP3: BPM and key tags, given to the encoder, or once it has started added by `finish`
+   * (a failure there only warns: the file is complete without them).
    */
   updateMetadata(patch: Partial<StemMetadata>): void;
   /** Finishes the temp file (header, encoder flush). Does not rename. */
@@ -255,6 +258,8 @@ class FfmpegWriter implements StemWriter {
   private stderr = '';
   private done = false;
   private aborted = false;
+  /** Tags learnt after the encoder started (it wrote `tags` already): added by `finish`. */
+  private lateTags: Record<string, string> = {};
 
   constructor(
     readonly target: string,
@@ -267,7 +272,9 @@ class FfmpegWriter implements StemWriter {
   }
 
   updateMetadata(patch: Partial<StemMetadata>): void {
-    if (!this.child) this.tags = { ...this.tags, ...musicTags(this.format, patch) };
+    const tags = musicTags(this.format, patch);
+    if (!this.child) this.tags = { ...this.tags, ...tags };
+    else for (const [k, v] of Object.entries(tags)) if (v && v !== this.tags[k]) this.lateTags[k] = v;
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -357,6 +364,7 @@ class FfmpegWriter implements StemWriter {
     child.stdin.end();
     const exit = await this.exited!;
     if (exit.code !== 0 || exit.signal || exit.spawnError) throw this.failure(exit);
+    if (Object.keys(this.lateTags).length) await this.addLateTags();
     try {
       const fh = await fsp.open(this.tempPath, 'r+');
       await fh.sync().finally(() => fh.close());
@@ -364,6 +372,27 @@ class FfmpegWriter implements StemWriter {
       throw fsError(e, this.target);
     }
     this.done = true;
+  }
+
+  /**
+   * Adds `lateTags` to the finished temp file: a tagged copy (a temp file of its own beside it)
+   * replaces it. Never throws: a file without them is still a complete stem, so a failure warns.
+   */
+  private async addLateTags(): Promise<void> {
+    const { path: tagged, token } = tempFor(this.target);
+    try {
+      await remuxWithTags(this.tempPath, tagged, this.format.startsWith('mp3') ? 'mp3' : 'flac', this.lateTags);
+      await fsp.rename(tagged, this.tempPath);
+      this.tags = { ...this.tags, ...this.lateTags };
+      this.lateTags = {};
+    } catch (e) {
+      await fsp.rm(tagged, { force: true }).catch(() => undefined);
+      console.warn(
+        `stemdeck: "${path.basename(this.target)}" is complete but has no ${Object.keys(this.lateTags).join('/')} tag: adding it failed (${(e as Error)?.message ?? String(e)}). Tag it in your music library or DAW if you need it.`,
+      );
+    } finally {
+      releaseToken(token);
+    }
   }
 
   async commit(): Promise<void> {

@@ -4,6 +4,9 @@
  * - every WAV stem carries an acid chunk (tempo, root note A) and a bext description, read back by
  *   our reader and by independent ones: libsndfile's sndfile-info (acid), ffprobe (bext, and that
  *   the file still reads: rate, length) and sox (length): no broken headers;
+ * - FLAC and MP3 stems carry the tempo and key as tags (Vorbis BPM/INITIALKEY, ID3v2 TBPM as a
+ *   whole number/TKEY), though ffmpeg wrote its tags before the analysis knew them: read back by
+ *   ffmpeg's demuxers (and ffprobe where installed), the stems still exactly the input's length;
  * - --name-pattern names the stems "Song - Vocals - 120 BPM - A min.wav"; a later run into the
  *   same folder knows those files for its own (the folder's record) and replaces them;
  * - a bad pattern stops before any work (exit 2) and says how to write one.
@@ -19,6 +22,7 @@ import { fixtureModel, runCli, tempDir } from './helpers.js';
 import { songIn120AMinor } from '../analysis/signals.js';
 import { readWavInfo } from '../../src-main/engine/output/wav.js';
 import { readWavMetadata } from '../../src-main/engine/output/wav-metadata.js';
+import { decodeSamples, readAudioTags } from '../engine/audio-tags.js';
 
 const model = fixtureModel('identity-waveform');
 const SR = 44100;
@@ -88,6 +92,37 @@ test('WAV stems carry tempo and key (acid) and a bext description; ffprobe, sox 
     assert.deepEqual(m.chunks.slice(-3), ['bext', 'acid', 'data'], 'metadata before the samples');
     assert.equal((await readWavInfo(file)).frames, FRAMES);
     checkWithOtherReaders(file, description);
+  }
+});
+
+test('FLAC and MP3 stems carry tempo and key tags (BPM/INITIALKEY; ID3v2 TBPM whole, TKEY) and keep every sample', async () => {
+  const dir = tempDir('stemdeck-daw-tags-');
+  const input = songIn120AMinor(dir);
+  const cases = [
+    { format: 'flac', tempoTag: 'BPM', keyTag: 'INITIALKEY', bpm: (t: number) => String(t) },
+    { format: 'mp3', tempoTag: 'TBPM', keyTag: 'TKEY', bpm: (t: number) => String(Math.round(t)) },
+  ];
+  for (const c of cases) {
+    const out = path.join(dir, `out-${c.format}`);
+    const r = await runCli(['separate', input, '--model', model, '--out', out, '--format', c.format, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /tag/i, 'no tagging warning');
+    const line = r.json[0] as { tempo: number; key: string; outputs: Record<string, string> };
+    assert.ok(Math.abs(line.tempo - 120) <= 2.4, `tempo ${line.tempo}`);
+    assert.equal(line.key, 'A minor');
+    assert.deepEqual(fs.readdirSync(path.join(out, 'Song in A minor')).sort(), [`other.${c.format}`, `vocals.${c.format}`], 'no temp file left');
+    for (const [stem, file] of Object.entries(line.outputs)) {
+      const tags = readAudioTags(file);
+      assert.equal(tags[c.tempoTag], c.bpm(line.tempo), `${stem}.${c.format}: ${c.tempoTag} in ${JSON.stringify(tags)}`);
+      assert.equal(tags[c.keyTag], 'Am', `${stem}.${c.format}: ${c.keyTag}`);
+      assert.equal(decodeSamples(file).length, FRAMES * 2 * 4, `${stem}.${c.format}: every frame, no more`);
+      const ffprobe = tool('ffprobe');
+      if (ffprobe) {
+        const probed = JSON.parse(run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', file])) as { format: { tags?: Record<string, string> } };
+        assert.equal(probed.format.tags?.[c.tempoTag], c.bpm(line.tempo), `ffprobe: ${c.tempoTag}`);
+        assert.equal(probed.format.tags?.[c.keyTag], 'Am', `ffprobe: ${c.keyTag}`);
+      }
+    }
   }
 });
 

@@ -4,6 +4,8 @@
  *   meter 4/4), the bext chunk EBU's 602 bytes with the description; both sit before `data`, in RIFF
  *   and in RF64 (ds64 stays the first chunk);
  * - the stem writer learns the tempo at the end and patches it in place (same header length);
+ *   FLAC and MP3 writers add it as tags (Vorbis BPM/INITIALKEY, ID3v2 TBPM/TKEY) after the encoder
+ *   has written its own, with the same samples; a failure to add them warns and keeps the file;
  * - name patterns: tokens, optional [groups], sanitising and cutting the title, refused patterns;
  * - the streaming tempo/key analysis equals the whole-signal one bit for bit, whatever the chunks.
  */
@@ -19,6 +21,7 @@ import { parseNamePattern, patternFileName, DAW_NAME_PATTERN } from '../../src-m
 import { nameLength, NAME_MAX } from '../../src-main/engine/output/file-names.js';
 import { analyzeMixture, MusicAnalyzer } from '../../src-main/engine/analysis/index.js';
 import { StemdeckError } from '../../src-main/engine/errors.js';
+import { decodeSamples, readAudioTags } from './audio-tags.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'stemdeck-daw-meta-'));
 after(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -131,6 +134,61 @@ test('the stem writer patches the tempo and key in at the end (same header lengt
   for await (const c of readWavChunks(withMeta)) a.push(c);
   for await (const c of readWavChunks(plain)) b.push(c);
   assert.deepEqual(a, b);
+});
+
+test('FLAC and MP3 writers add the tempo and key learnt after the encoder started (Vorbis BPM, ID3v2 TBPM whole); the samples stay the same', async () => {
+  const sig = [new Float32Array(2 * 44100).map((_, i) => Math.sin(i / 10) * 0.5), new Float32Array(2 * 44100).map((_, i) => Math.cos(i / 7) * 0.3)];
+  const want = {
+    flac: { BPM: '119.7', INITIALKEY: 'Am', TITLE: 'Song' },
+    flac16: { BPM: '119.7', INITIALKEY: 'Am', TITLE: 'Song' },
+    mp3: { TBPM: '120', TKEY: 'Am', title: 'Song' },
+    'mp3-v0': { TBPM: '120', TKEY: 'Am', title: 'Song' },
+  };
+  for (const [format, tags] of Object.entries(want) as [keyof typeof want, Record<string, string>][]) {
+    const ext = format.startsWith('mp3') ? 'mp3' : 'flac';
+    const late = path.join(work, `late-${format}.${ext}`);
+    const w = createStemWriter(late, 2, 44100, format, { title: 'Song' }, { label: 'Vocals', model: 'm' });
+    await w.write(sig); // the encoder has started: it wrote its tags already
+    w.updateMetadata({ tempo: 119.7, key: 'A minor' });
+    await w.finish();
+    await w.commit();
+    const got = readAudioTags(late);
+    for (const [k, v] of Object.entries(tags)) assert.equal(got[k], v, `${format}: ${k} in ${JSON.stringify(got)}`);
+    if (ext === 'mp3') assert.equal(fs.readFileSync(late).toString('latin1', 0, 3), 'ID3', 'an ID3v2 tag at the start');
+
+    const plain = path.join(work, `plain-${format}.${ext}`);
+    const p = createStemWriter(plain, 2, 44100, format, { title: 'Song' }, { label: 'Vocals', model: 'm' });
+    await p.write(sig);
+    await p.finish();
+    await p.commit();
+    assert.equal(readAudioTags(plain).BPM ?? readAudioTags(plain).TBPM, undefined, 'no tempo learnt, no tag');
+    assert.ok(decodeSamples(late).equals(decodeSamples(plain)), `${format}: the same samples, the same length`);
+    assert.deepEqual(fs.readdirSync(work).filter((n) => n.endsWith('.part')), [], 'no temp file left');
+  }
+});
+
+test('a FLAC stem whose tags cannot be added (ffmpeg gone) is kept whole, without them, and the failure is a warning', async (t) => {
+  const sig = [new Float32Array(44100).map((_, i) => Math.sin(i / 10) * 0.5), new Float32Array(44100)];
+  const file = path.join(work, 'untagged.flac');
+  const w = createStemWriter(file, 2, 44100, 'flac', {}, { label: 'Bass' });
+  await w.write(sig);
+  w.updateMetadata({ tempo: 128, key: 'F minor' });
+  const warnings: string[] = [];
+  t.mock.method(console, 'warn', (m: string) => warnings.push(m));
+  const env = process.env.STEMDECK_FFMPEG;
+  process.env.STEMDECK_FFMPEG = path.join(work, 'no-ffmpeg-here'); // the encoder runs; the remux cannot start
+  try {
+    await w.finish();
+  } finally {
+    if (env === undefined) delete process.env.STEMDECK_FFMPEG;
+    else process.env.STEMDECK_FFMPEG = env;
+  }
+  await w.commit();
+  assert.equal(warnings.length, 1, JSON.stringify(warnings));
+  assert.match(warnings[0], /"untagged\.flac" is complete but has no BPM\/INITIALKEY tag: adding it failed \(STEMDECK_FFMPEG points to/);
+  assert.equal(readAudioTags(file).BPM, undefined);
+  assert.equal(decodeSamples(file).length, 44100 * 2 * 4, 'every sample');
+  assert.deepEqual(fs.readdirSync(work).filter((n) => n.endsWith('.part')), [], 'no temp file left');
 });
 
 test('name patterns: tokens, [optional] groups, sanitised and cut titles, refused patterns', () => {
