@@ -69,16 +69,35 @@ def label_batch(pool: str, files: list[str], model: str, threads: int) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def interleave_packages(files: list[str]) -> list[str]:
+    """Files in round-robin order over their packages (the "<package>__" prefix of pool names,
+    data/soundtracks.py), so that a partly labelled pool (training starts before the teacher is done)
+    already spans every package, not only the first in the index."""
+    by_package: dict[str, list[str]] = {}
+    for f in files:
+        by_package.setdefault(f.split("__", 1)[0], []).append(f)
+    queues = list(by_package.values())
+    out = []
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop(0))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pool", default="/work/cache/soundtracks")
     ap.add_argument("--model", default="demucs-instrumental-v1")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=8, help="files per CLI call (temp WAVs on disk)")
+    ap.add_argument("--limit", type=int, default=None, help="label at most this many files in this run")
     a = ap.parse_args()
     with open(os.path.join(a.pool, "index.json")) as f:
         index = json.load(f)
-    todo = [m["file"] for m in index if not os.path.exists(stems_path(a.pool, m["file"]))]
+    todo = interleave_packages([m["file"] for m in index if not os.path.exists(stems_path(a.pool, m["file"]))])
+    if a.limit is not None:
+        todo = todo[:a.limit]
     with open(os.path.join(a.pool, "pseudo.json"), "w") as f:
         json.dump({"teacher": a.model, "stems": PSEUDO_STEMS}, f)
     for i in range(0, len(todo), a.batch):

@@ -66,3 +66,11 @@ def test_pool_picks_up_pseudo_stems_written_later(tmp_path):
     assert pool.has_stems()
     y = pool.excerpt_stems(SR, np.random.default_rng(3))
     assert y.shape == (3, 2, SR) and np.abs(y[1:]).max() == 0
+
+
+def test_labelling_order_spans_every_package_first():
+    from data.pseudo_stems import interleave_packages
+    files = ["warzone__a.npy", "warzone__b.npy", "warzone__c.npy", "blupi__a.npy", "hyper__a.npy", "hyper__b.npy"]
+    order = interleave_packages(files)
+    assert sorted(order) == sorted(files)
+    assert {f.split("__")[0] for f in order[:3]} == {"warzone", "blupi", "hyper"}
