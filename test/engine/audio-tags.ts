@@ -1,12 +1,5 @@
 /** Reading back what an encoded file holds, with the project's own ffmpeg (ffprobe is not shipped with it). */
-import { spawnSync } from 'node:child_process';
-import { locateFfmpeg } from '../../src-main/engine/ffmpeg.js';
-
-function run(args: string[]): Buffer {
-  const r = spawnSync(locateFfmpeg().path, ['-hide_banner', '-nostdin', '-v', 'error', ...args], { maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr.toString()}`);
-  return r.stdout;
-}
+import { ffmpeg } from './helpers.js';
 
 /**
  * A file's container tags as ffmpeg's demuxer reads them (its ffmetadata dump): FLAC Vorbis
@@ -15,7 +8,7 @@ function run(args: string[]): Buffer {
  */
 export function readAudioTags(file: string): Record<string, string> {
   const tags: Record<string, string> = {};
-  for (const line of run(['-i', `file:${file}`, '-f', 'ffmetadata', 'pipe:1']).toString('utf8').split('\n')) {
+  for (const line of ffmpeg(['-i', `file:${file}`, '-f', 'ffmetadata', 'pipe:1']).toString('utf8').split('\n')) {
     const eq = line.indexOf('=');
     if (line.startsWith(';') || line.startsWith('[') || eq <= 0) continue;
     tags[line.slice(0, eq)] = line.slice(eq + 1);
@@ -25,5 +18,5 @@ export function readAudioTags(file: string): Record<string, string> {
 
 /** The file's first audio stream decoded to interleaved 32-bit float samples (its own rate and channels). */
 export function decodeSamples(file: string): Buffer {
-  return run(['-i', `file:${file}`, '-map', '0:a:0', '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1']);
+  return ffmpeg(['-i', `file:${file}`, '-map', '0:a:0', '-f', 'f32le', '-c:a', 'pcm_f32le', 'pipe:1']);
 }

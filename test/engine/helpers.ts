@@ -80,10 +80,11 @@ export function errorDb(a: Float32Array[], b: Float32Array[], from = 0, to = a[0
   return 10 * Math.log10(e / Math.max(p, 1e-30));
 }
 
-/** Runs the project's ffmpeg; throws with its stderr on failure. */
-export function ffmpeg(args: string[]): void {
-  const r = spawnSync(locateFfmpeg().path, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
+/** Runs the project's ffmpeg; returns what it wrote to stdout (`pipe:1` outputs); throws with its stderr on failure. */
+export function ffmpeg(args: string[]): Buffer {
+  const r = spawnSync(locateFfmpeg().path, ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr.toString()}`);
+  return r.stdout;
 }
 
 export function listFiles(dir: string): string[] {
