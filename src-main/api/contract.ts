@@ -65,9 +65,14 @@ export const ErrorCodeSchema = z.enum([
 ]);
 export const ApiErrorSchema = z.object({ code: ErrorCodeSchema, message: z.string() });
 export type ApiError = z.infer<typeof ApiErrorSchema>;
-/** Something wrong with an input that did not stop its job (engine/errors.ts StemdeckWarning). */
-/** Something that did not stop a job but that the user should know: the input's (see engine/errors.ts) or the device's (asked for, not used). */
-export const ApiWarningSchema = z.object({ code: z.enum(['input-non-finite', 'input-damaged', 'input-length', 'device-fallback']), message: z.string() });
+/**
+ * Something that did not stop a job but that the user should know: the engine's (engine/errors.ts
+ * StemdeckWarning: the input's, the tempo/key analysis', the stems' tags) or the device's (asked for, not used).
+ */
+export const ApiWarningSchema = z.object({
+  code: z.enum(['input-non-finite', 'input-damaged', 'input-length', 'analysis-failed', 'output-tags-missing', 'device-fallback']),
+  message: z.string(),
+});
 export type ApiWarning = z.infer<typeof ApiWarningSchema>;
 
 /** A file path on the backend machine (absolute, or as the user typed it). */

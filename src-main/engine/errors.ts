@@ -22,11 +22,12 @@ export type StemdeckErrorCode =
   | 'input-too-short';
 
 /**
- * Something wrong with an input that did not stop the job (what was done about it is in the
- * message): shells show it beside the result (CLI: a warning line and `--json` "warnings"; app: on
- * the finished job).
+ * Something wrong that did not stop the job (what was done about it is in the message): with the
+ * input (decode.ts), or with what the job could add to its stems (the tempo/key analysis, the late
+ * tags of FLAC/MP3 stems). Shells show it beside the result (CLI: a warning line and `--json`
+ * "warnings"; app: on the finished job, listed by code, so a job has at most one of each code).
  */
-export type StemdeckWarningCode = 'input-non-finite' | 'input-damaged' | 'input-length';
+export type StemdeckWarningCode = 'input-non-finite' | 'input-damaged' | 'input-length' | 'analysis-failed' | 'output-tags-missing';
 export interface StemdeckWarning {
   code: StemdeckWarningCode;
   message: string;

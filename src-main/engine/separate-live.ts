@@ -261,8 +261,8 @@ export async function separateFileLive(opts: SeparateOptions & { live: LiveJobOp
           yield await Promise.all(outputs.map((s) => s.read(at, to)));
         }
       }
-      const { frames, targets, music } = await writeStems({ ...o, signal }, plan, chunks(), analysis, report);
-      return separationResult(o, plan, runners, t0, frames, targets, inputReport.warnings, music);
+      const { frames, targets, music, warnings } = await writeStems({ ...o, signal }, plan, chunks(), analysis, report);
+      return separationResult(o, plan, runners, t0, frames, targets, [...inputReport.warnings, ...warnings], music);
     };
     return await runJob({ ...opts, model, signal }, run);
   } catch (e) {

@@ -100,7 +100,10 @@ export interface SeparationResult {
    * the CPU); null when it did, or when none was asked for (auto, cpu). Shells tell the user.
    */
   deviceFallback: string | null;
-  /** What was wrong with the input but did not stop the job (NaN samples, damaged spots, …). */
+  /**
+   * What was wrong but did not stop the job: with the input (NaN samples, damaged spots, …), the
+   * tempo/key analysis (failed) or the stems' tags (could not be added); at most one per code.
+   */
   warnings: StemdeckWarning[];
   /** Tempo and key of the mixture (with `analyze`; null without, or when the analysis failed). */
   music: MusicAnalysis | null;
@@ -285,8 +288,8 @@ async function runStages(
   }
 
   // ── sink ──
-  const { frames, targets, music } = await writeStems(opts, plan, chunks(), analysis, report);
-  return separationResult(opts, plan, runners, t0, frames, targets, inputReport.warnings, music);
+  const { frames, targets, music, warnings } = await writeStems(opts, plan, chunks(), analysis, report);
+  return separationResult(opts, plan, runners, t0, frames, targets, [...inputReport.warnings, ...warnings], music);
 }
 
 /** The tempo/key analysis of a job's mixture as the sink sees it. */
@@ -348,7 +351,8 @@ export class MixtureAnalysis implements JobAnalysis {
 
 /**
  * The sink of a job: its stems' chunks (plan.stems order, in signal order) → StemSink → commit,
- * with the analysis' tempo and key; a failure or cancel rolls every stem back.
+ * with the analysis' tempo and key; a failure or cancel rolls every stem back. `warnings`: a failed
+ * analysis, stems without their tags.
  */
 export async function writeStems(
   opts: SeparateOptions,
@@ -356,7 +360,7 @@ export async function writeStems(
   chunks: AsyncIterable<Float32Array[][]>,
   analysis: JobAnalysis,
   report: JobReport,
-): Promise<{ frames: number; targets: Record<string, string>; music: MusicAnalysis | null }> {
+): Promise<{ frames: number; targets: Record<string, string>; music: MusicAnalysis | null; warnings: StemdeckWarning[] }> {
   const signal = opts.signal;
   const metadata = analysis.on ? (stem: string) => ({ label: stemLabel(stem), model: plan.modelId }) : undefined;
   // stems at the input's rate and length, not the model's (output/input-rate.ts)
@@ -365,6 +369,7 @@ export async function writeStems(
   const sink = await StemSink.open(path.resolve(opts.outDir), plan.stems, plan.wanted, plan.channels, plan.sampleRate, plan.format, metadata, rate);
   let frames = 0;
   let music: MusicAnalysis | null = null;
+  const warnings: StemdeckWarning[] = [];
   try {
     report('separate', 0, null);
     for await (const stems of chunks) {
@@ -379,9 +384,9 @@ export async function writeStems(
     }
     checkAbort(signal);
     music = analysis.finish();
-    // a failed analysis does not fail the stems: they carry no tempo/key, and the shell says so
+    // a failed analysis does not fail the stems: they carry no tempo/key, and the job says so
     const analysisError = analysis.error();
-    if (analysisError) console.warn(`stemdeck: tempo and key of "${opts.input}" could not be detected: ${(analysisError as Error)?.message ?? String(analysisError)}`);
+    if (analysisError) warnings.push(analysisFailedWarning(opts.input, analysisError));
     await sink.commitAll(signal, (f) => report('write', f, f >= 1 ? 0 : null), {
       ...(music ? { metadata: { tempo: music.tempo?.bpm ?? null, key: music.key?.name ?? null } } : {}),
       ...(opts.stemFileName ? { fileName: (stem: string, ext: string) => opts.stemFileName!(stem, ext, music) } : {}),
@@ -393,7 +398,14 @@ export async function writeStems(
       throw new StemdeckError('cancelled', 'The separation was cancelled.');
     throw e;
   }
-  return { frames, targets: sink.targets, music };
+  return { frames, targets: sink.targets, music, warnings: [...warnings, ...sink.warnings] };
+}
+
+function analysisFailedWarning(input: string, error: unknown): StemdeckWarning {
+  return {
+    code: 'analysis-failed',
+    message: `The tempo and key of "${input}" could not be detected (${(error as Error)?.message ?? String(error)}). The stems are complete but carry no tempo or key; set them in your DAW if you need them, or separate the song again to retry.`,
+  };
 }
 
 /** The result of a job whose `frames` of stems are in `outputs`. */

@@ -17,14 +17,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Planar } from './adapters/types.js';
-import { StemdeckError } from './errors.js';
+import { StemdeckError, type StemdeckWarning } from './errors.js';
 import { checkAbort } from './stream.js';
 import { createStaging, discardStaging, replaceFolder, sweepFolderSwaps } from './output/folder-swap.js';
 import { releaseToken } from './output/temp-tokens.js';
 import { writeJsonAtomic } from './output/atomic.js';
 import type { StemMetadata } from './output/wav-metadata.js';
 import { ExactLength, FfmpegResampler } from './output/input-rate.js';
-import { createStemWriter, ensureWritableDir, extensionOf, removeStaleTempFiles, type OutputFormat, type StemWriter } from './writers.js';
+import { createStemWriter, ensureWritableDir, extensionOf, missingTagsWarning, removeStaleTempFiles, type OutputFormat, type StemWriter } from './writers.js';
 
 /** Entries of a song folder that a run of Stemdeck may have written (replaced with the folder). */
 const OURS = /^(\..*|[a-z][a-z0-9_-]*\.(wav|flac|mp3)|Thumbs\.db|desktop\.ini)$/;
@@ -145,6 +145,17 @@ export class StemSink {
   /** The final path of each written stem. */
   get targets(): Record<string, string> {
     return Object.fromEntries(this.writers.map((w) => [w.stem, path.join(this.outDir, this.names.get(w.stem) ?? path.basename(w.writer.target))]));
+  }
+
+  /**
+   * What went wrong with the stems without failing them, once commitAll has run: the stems (by
+   * their final names) that lack the late tempo/key tags, in one warning.
+   */
+  get warnings(): StemdeckWarning[] {
+    const untagged = this.writers.filter((w) => w.writer.missingTags);
+    if (!untagged.length) return [];
+    const files = untagged.map((w) => this.names.get(w.stem) ?? path.basename(w.writer.target));
+    return [missingTagsWarning(files, untagged[0].writer.missingTags!)];
   }
 
   /** Appends one chunk: stems[i] ([channels][frames]) is the i-th stem of `order`. */

@@ -22,7 +22,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { z } from 'zod';
-import { fsErrorReason, StemdeckError } from './errors.js';
+import { fsErrorReason, StemdeckError, type StemdeckWarning } from './errors.js';
 import { locateFfmpeg } from './ffmpeg.js';
 import { makeDirs } from './make-dirs.js';
 import { ffmpegPath } from './decode.js';
@@ -89,15 +89,37 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   }
 }
 
+/** The tags learnt late that `finish` could not add to a FLAC/MP3 file (it is complete without them). */
+export interface MissingTags {
+  /** Tag names, e.g. BPM, INITIALKEY. */
+  tags: string[];
+  /** Why adding them failed. */
+  reason: string;
+}
+
+/**
+ * The job's warning about its `files` (names) that lack their late tags: one for the job, however
+ * many stems failed alike (a shell lists a job's warnings by code).
+ */
+export function missingTagsWarning(files: string[], missing: MissingTags): StemdeckWarning {
+  const one = files.length === 1;
+  return {
+    code: 'output-tags-missing',
+    message: `${files.map((f) => `"${f}"`).join(', ')} ${one ? 'is' : 'are'} complete but ${one ? 'has' : 'have'} no ${missing.tags.join('/')} tag: adding it failed (${missing.reason}). Tag ${one ? 'it' : 'them'} in your music library or DAW if you need it.`,
+  };
+}
+
 export interface StemWriter {
   readonly target: string;
   readonly tempPath: string;
+  /** Set by `finish` when the late tags could not be added (FLAC/MP3); the caller warns (missingTagsWarning). */
+  readonly missingTags: MissingTags | null;
   write(planar: Float32Array[]): Promise<void>;
   /**
    * Adds to the file's metadata what was learnt while writing (the tempo and key of a separation).
    * WAV: written by `finish`, if the writer was made with metadata (which reserves the room);
    * FLAC/MP3: BPM and key tags, given to the encoder, or once it has started added by `finish`
-   * (a failure there only warns: the file is complete without them).
+   * (a failure there only sets `missingTags`: the file is complete without them).
    */
   updateMetadata(patch: Partial<StemMetadata>): void;
   /** Finishes the temp file (header, encoder flush). Does not rename. */
@@ -140,6 +162,8 @@ function tempFor(target: string): { path: string; token: string } {
 
 class WavWriter implements StemWriter {
   readonly tempPath: string;
+  /** Its metadata is patched in place; a failure there fails the file. */
+  readonly missingTags = null;
   private readonly token: string;
   private fd: fsp.FileHandle | null = null;
   private dataBytes = 0;
@@ -250,6 +274,7 @@ interface EncoderExit {
 
 class FfmpegWriter implements StemWriter {
   readonly tempPath: string;
+  missingTags: MissingTags | null = null;
   private readonly token: string;
   private child: ChildProcessWithoutNullStreams | null = null;
   /** Set once the child has gone ('close' or 'error'); `exited` resolves with it. */
@@ -376,7 +401,8 @@ class FfmpegWriter implements StemWriter {
 
   /**
    * Adds `lateTags` to the finished temp file: a tagged copy (a temp file of its own beside it)
-   * replaces it. Never throws: a file without them is still a complete stem, so a failure warns.
+   * replaces it. Never throws: a file without them is still a complete stem, so a failure only
+   * sets `missingTags`, for the job's warnings.
    */
   private async addLateTags(): Promise<void> {
     const { path: tagged, token } = tempFor(this.target);
@@ -387,9 +413,7 @@ class FfmpegWriter implements StemWriter {
       this.lateTags = {};
     } catch (e) {
       await fsp.rm(tagged, { force: true }).catch(() => undefined);
-      console.warn(
-        `stemdeck: "${path.basename(this.target)}" is complete but has no ${Object.keys(this.lateTags).join('/')} tag: adding it failed (${(e as Error)?.message ?? String(e)}). Tag it in your music library or DAW if you need it.`,
-      );
+      this.missingTags = { tags: Object.keys(this.lateTags), reason: (e as Error)?.message ?? String(e) };
     } finally {
       releaseToken(token);
     }

@@ -130,7 +130,7 @@ async function run(job: RunJob): Promise<void> {
   }
 }
 
-/** The input's warnings, and a device chosen in Settings that could not be used (the job ran on the CPU). */
+/** The engine's warnings (the input's, the analysis', the stems' tags), and a device chosen in Settings that could not be used (the job ran on the CPU). */
 function jobWarnings(job: RunJob, result: SeparationResult): ApiWarning[] {
   const warnings: ApiWarning[] = [...result.warnings];
   if (result.deviceFallback)

@@ -5,7 +5,8 @@
  *   and in RF64 (ds64 stays the first chunk);
  * - the stem writer learns the tempo at the end and patches it in place (same header length);
  *   FLAC and MP3 writers add it as tags (Vorbis BPM/INITIALKEY, ID3v2 TBPM/TKEY) after the encoder
- *   has written its own, with the same samples; a failure to add them warns and keeps the file;
+ *   has written its own, with the same samples; a failure to add them keeps the file and is kept
+ *   for the job's warnings (missingTags, not console output);
  * - name patterns: tokens, optional [groups], sanitising and cutting the title, refused patterns;
  * - the streaming tempo/key analysis equals the whole-signal one bit for bit, whatever the chunks.
  */
@@ -16,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildWavHeader, readWavInfo, readWavChunks } from '../../src-main/engine/output/wav.js';
 import { metadataChunks, METADATA_BYTES, parseAcid, parseBext, parseKeyName, readWavMetadata, describeStem } from '../../src-main/engine/output/wav-metadata.js';
-import { createStemWriter } from '../../src-main/engine/writers.js';
+import { createStemWriter, missingTagsWarning } from '../../src-main/engine/writers.js';
 import { parseNamePattern, patternFileName, DAW_NAME_PATTERN } from '../../src-main/engine/output/name-pattern.js';
 import { nameLength, NAME_MAX } from '../../src-main/engine/output/file-names.js';
 import { analyzeMixture, MusicAnalyzer } from '../../src-main/engine/analysis/index.js';
@@ -167,14 +168,17 @@ test('FLAC and MP3 writers add the tempo and key learnt after the encoder starte
   }
 });
 
-test('a FLAC stem whose tags cannot be added (ffmpeg gone) is kept whole, without them, and the failure is a warning', async (t) => {
+test('a FLAC stem whose tags cannot be added (ffmpeg gone) is kept whole, without them, and the failure is kept for the job, not printed', async (t) => {
   const sig = [new Float32Array(44100).map((_, i) => Math.sin(i / 10) * 0.5), new Float32Array(44100)];
   const file = path.join(work, 'untagged.flac');
   const w = createStemWriter(file, 2, 44100, 'flac', {}, { label: 'Bass' });
   await w.write(sig);
   w.updateMetadata({ tempo: 128, key: 'F minor' });
-  const warnings: string[] = [];
-  t.mock.method(console, 'warn', (m: string) => warnings.push(m));
+  const printed: unknown[] = [];
+  t.mock.method(console, 'warn', (...a: unknown[]) => printed.push(a));
+  t.mock.method(console, 'error', (...a: unknown[]) => printed.push(a));
+  const beforeFinish = w.missingTags;
+  assert.equal(beforeFinish, null, 'nothing missing before finish');
   const env = process.env.STEMDECK_FFMPEG;
   process.env.STEMDECK_FFMPEG = path.join(work, 'no-ffmpeg-here'); // the encoder runs; the remux cannot start
   try {
@@ -184,8 +188,17 @@ test('a FLAC stem whose tags cannot be added (ffmpeg gone) is kept whole, withou
     else process.env.STEMDECK_FFMPEG = env;
   }
   await w.commit();
-  assert.equal(warnings.length, 1, JSON.stringify(warnings));
-  assert.match(warnings[0], /"untagged\.flac" is complete but has no BPM\/INITIALKEY tag: adding it failed \(STEMDECK_FFMPEG points to/);
+  assert.deepEqual(printed, [], 'nothing on the console: the shells show the job\'s warnings');
+  assert.deepEqual(w.missingTags?.tags, ['BPM', 'INITIALKEY']);
+  assert.match(w.missingTags?.reason ?? '', /^STEMDECK_FFMPEG points to/);
+  const warning = missingTagsWarning([path.basename(file)], w.missingTags!);
+  assert.equal(warning.code, 'output-tags-missing');
+  assert.match(warning.message, /^"untagged\.flac" is complete but has no BPM\/INITIALKEY tag: adding it failed \(STEMDECK_FFMPEG points to .*\)\. Tag it in your music library or DAW if you need it\.$/);
+  assert.match(
+    missingTagsWarning(['a.flac', 'b.flac'], w.missingTags!).message,
+    /^"a\.flac", "b\.flac" are complete but have no BPM\/INITIALKEY tag: .* Tag them in/,
+    'one warning for several stems',
+  );
   assert.equal(readAudioTags(file).BPM, undefined);
   assert.equal(decodeSamples(file).length, 44100 * 2 * 4, 'every sample');
   assert.deepEqual(fs.readdirSync(work).filter((n) => n.endsWith('.part')), [], 'no temp file left');
