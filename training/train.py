@@ -14,7 +14,8 @@
   command continues. Checkpoints live outside the repo (/work/cache/runs).
 - Log: training/runs/<run>/log.jsonl (small, committed): train lines every --log-every steps
   {step, loss, lr, cpu_h, wall_h, time} and valid lines {valid: {vocals, drums, bass, other, avg}}
-  on the held-out generated set (held-out singers + held-out POP909 songs).
+  on the held-out generated set (held-out singers + held-out POP909 songs); with --valid-real also
+  valid_real lines on the held-out real set (training/real_heldout_set.py) and best-real.pt.
 - CPU hours = process CPU time (all threads) accumulated across resumes.
 """
 from __future__ import annotations
@@ -50,7 +51,7 @@ import torch  # noqa: E402
 
 from data.dataset import ChunkCache, sample_item, sample_real_karaoke, to_model_order  # noqa: E402
 from models import build_model, count_params  # noqa: E402
-from validate import eval_generated, valid_items  # noqa: E402
+from validate import eval_generated, eval_track_folders, read_track_folders, valid_items  # noqa: E402
 
 
 def log_line(path: str, obj: dict) -> None:
@@ -86,6 +87,9 @@ def main() -> None:
     ap.add_argument("--ckpt-minutes", type=float, default=4.0)
     ap.add_argument("--valid-minutes", type=float, default=12.0)
     ap.add_argument("--valid-items", type=int, default=24)
+    ap.add_argument("--valid-real", default=None,
+                    help="held-out real set (training/real_heldout_set.py): also scored at each validation; "
+                         "best-real.pt keeps the checkpoint with its best average SDR")
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--p-remix", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
@@ -151,7 +155,8 @@ def train(a, rank: int) -> None:
         kw["stems"] = a.stems.split(",")
     model = build_model(a.arch, a.config, **kw)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
-    state = {"step": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "best": -1e9, "best_step": 0}
+    state = {"step": 0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "best": -1e9, "best_step": 0,
+             "best_real": -1e9, "best_real_step": 0}
     last = os.path.join(ck_dir, "last.pt")
     # The committed seed (training/checkpoints/<run>.pt: weights + counters, no optimiser state,
     # kept small for the repo) lets a fresh machine continue where the last session stopped.
@@ -181,6 +186,9 @@ def train(a, rank: int) -> None:
         time.sleep(20)
         cache.refresh()
     vitems = valid_items(a.cache, a.valid_items, model.segment)
+    vreal = read_track_folders(a.valid_real) if a.valid_real and lead else []
+    if a.valid_real and lead and not vreal:
+        sys.exit(f"--valid-real: no track folders in {a.valid_real}; run training/real_heldout_set.py --out {a.valid_real}")
     pool = None
     if a.real_acc:
         from data.soundtracks import SoundtrackPool
@@ -222,6 +230,14 @@ def train(a, rank: int) -> None:
         if res.get("avg") is not None and res["avg"] > state["best"]:
             state["best"], state["best_step"] = res["avg"], state["step"]
             save(os.path.join(ck_dir, "best.pt"))
+        if vreal:
+            real = eval_track_folders(model, vreal)
+            model.train()
+            log_line(log, {"step": state["step"], "valid_real": real, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            print("valid_real", state["step"], real, flush=True)
+            if real.get("avg") is not None and real["avg"] > state.get("best_real", -1e9):
+                state["best_real"], state["best_real_step"] = real["avg"], state["step"]
+                save(os.path.join(ck_dir, "best-real.pt"))
 
     params = [p for p in model.parameters() if p.requires_grad]
 

@@ -4,6 +4,8 @@ MUSDB-style clip.
 
   # held-out generated chunks (held-out singers and POP909 songs), from a checkpoint:
   /usr/bin/python3 training/validate.py --arch bsrnn --checkpoint /work/cache/runs/bsrnn-small/best.pt
+  # held-out REAL set (training/real_heldout_set.py), whole tracks separated as the engine does:
+  /usr/bin/python3 training/validate.py --arch bsrnn --checkpoint ... --items 0 --real-set /work/cache/real-heldout
   # whole-track SDR on a .stem.mp4 (REPORTING ONLY — never train, select or tune on ../shared/eval):
   /usr/bin/python3 training/validate.py --arch bsrnn --checkpoint ... --stem-mp4 "../shared/eval/musdb18-7s/X.stem.mp4"
 
@@ -150,6 +152,39 @@ def eval_chunks(model, cache_root: str, n_chunks: int, refine: tuple[int, int] |
     return {**mean_scores(scores), "chunks": len(scores[model.stems[0]])}
 
 
+def read_track_folders(root: str) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """Track folders (mixture.wav + <stem>.wav, float WAV at 44.1 kHz; training/real_heldout_set.py,
+    heldout_set.py) → [(name, {'mixture', stems…: [2, T] float32})], sorted by name; dot-folders skipped."""
+    from scipy.io import wavfile
+
+    out = []
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        if name.startswith(".") or not os.path.exists(os.path.join(d, "meta.json")):
+            continue
+        track = {}
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".wav"):
+                _, y = wavfile.read(os.path.join(d, f))
+                track[f[:-4]] = np.ascontiguousarray(y.T.astype(np.float32))
+        out.append((name, track))
+    return out
+
+
+@torch.no_grad()
+def eval_track_folders(model, tracks) -> dict:
+    """Whole tracks separated as the engine does (segments, overlap-add): mean SDR per stem over
+    the tracks whose target is audible, and their average."""
+    model.eval()
+    scores: dict[str, list[float]] = {s: [] for s in model.stems}
+    for _, t in tracks:
+        est = separate_segments(model, t["mixture"])
+        for k, s in enumerate(model.stems):
+            if s in t and audible(t[s]):
+                scores[s].append(sdr(t[s], est[k]))
+    return mean_scores(scores)
+
+
 def decode_stems(path: str, ffmpeg: str = "/usr/bin/ffmpeg") -> dict[str, np.ndarray]:
     """MUSDB .stem.mp4 → {'mixture','drums','bass','other','vocals'}: [2, T] float32 at 44.1 kHz."""
     names = ["mixture", "drums", "bass", "other", "vocals"]
@@ -192,6 +227,7 @@ def main() -> None:
     ap.add_argument("--cache", default="/work/cache/data")
     ap.add_argument("--items", type=int, default=48)
     ap.add_argument("--stem-mp4", action="append", default=[])
+    ap.add_argument("--real-set", help="track folders of training/real_heldout_set.py: mean SDR per stem")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--chunks", type=int, default=0,
                     help="also score this many whole held-out chunks separated as the engine does (segments, overlap-add)")
@@ -208,6 +244,8 @@ def main() -> None:
         if a.refine:
             n_fft, hop = (int(v) for v in a.refine.split(":"))
             out["generated_chunks_refined"] = eval_chunks(model, a.cache, a.chunks, refine=(n_fft, hop))
+    if a.real_set:
+        out["real_heldout"] = eval_track_folders(model, read_track_folders(a.real_set))
     for p in a.stem_mp4:
         out[os.path.basename(p)] = eval_track(model, p)
     print(json.dumps(out, indent=2))
