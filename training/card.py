@@ -31,7 +31,8 @@ def main() -> None:
                     help="training data described: generated songs with MIR-1K vocals, --no-vocals accompaniments, or "
                          "the Spleeter transfer (generated songs + real soundtracks + distillation), or a seed continued "
                          "on generated songs + real soundtracks with the teacher's pseudo-stems")
-    ap.add_argument("--exported", choices=["best", "last"], default="best", help="which checkpoint was exported")
+    ap.add_argument("--exported", choices=["best", "last", "best-real"], default="best",
+                    help="which checkpoint was exported (best-real: best on train.py --valid-real)")
     a = ap.parse_args()
     models = os.path.join(ROOT, "resources", "models")
     real = json.load(open(a.eval_json)) if a.eval_json else None
