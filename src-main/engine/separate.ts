@@ -266,7 +266,8 @@ async function runStages(
   };
   // the mixture as the stream decodes it, also analysed for tempo and key when asked
   const analysis = new MixtureAnalysis(!!opts.analyze);
-  if (opts.analyze) analysis.use(await MusicAnalyzer.create(SR));
+  // an analyser that cannot start costs the stems their tempo/key (a job warning), not the job
+  if (opts.analyze) await MusicAnalyzer.create(SR).then((a) => analysis.use(a), (e) => analysis.fail(e));
   async function* mixture(): AsyncGenerator<Float32Array[]> {
     for await (const c of decode(inputReport)) {
       analysis.push(c);
