@@ -50,6 +50,28 @@ def vocals_db(stems):
     return -np.inf if v <= 0 else 20 * np.log10(v / max(rms(mix), 1e-12))
 
 
+def write_track_folder(out, name, stems, meta):
+    """<out>/<name>/: <stem>.wav for STEMS, mixture.wav (their sum) and meta.json, written in a
+    dot-prefixed temp folder (`stemdeck eval` ignores it) renamed into place, so a folder with
+    meta.json is complete."""
+    d = os.path.join(out, name)
+    tmp = os.path.join(out, f".{name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for k in STEMS:
+        write_wav(os.path.join(tmp, f"{k}.wav"), stems[k])
+    write_wav(os.path.join(tmp, "mixture.wav"), sum(np.asarray(stems[k], np.float64) for k in STEMS))
+    with open(os.path.join(tmp, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1, default=str)
+    shutil.rmtree(d, ignore_errors=True)
+    os.rename(tmp, d)
+
+
+def refuse_shared_eval(out):
+    if "shared/eval" in os.path.abspath(out).replace(os.sep, "/"):
+        raise SystemExit("refusing to write into shared/eval (report-only)")
+
+
 def render(out, songs=12, first_seed=301, seconds=30.0):
     from data.generator import render_song
     os.makedirs(out, exist_ok=True)
@@ -69,17 +91,7 @@ def render(out, songs=12, first_seed=301, seconds=30.0):
             print(f"{name}: skipped (vocals {vdb:.1f} dB re mixture)", flush=True)
             seed += 1
             continue
-        tmp = os.path.join(out, f".{name}.tmp")  # dot-prefixed: `stemdeck eval` ignores it
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        for k in STEMS:
-            write_wav(os.path.join(tmp, f"{k}.wav"), s[k])
-        write_wav(os.path.join(tmp, "mixture.wav"), sum(np.asarray(s[k], np.float64) for k in STEMS))
-        meta = dict(s.get("meta", {}), seconds=seconds, vocals_db_re_mixture=round(vdb, 2))
-        with open(os.path.join(tmp, "meta.json"), "w") as f:
-            json.dump(meta, f, indent=1, default=str)
-        shutil.rmtree(d, ignore_errors=True)
-        os.rename(tmp, d)
+        write_track_folder(out, name, s, dict(s.get("meta", {}), seconds=seconds, vocals_db_re_mixture=round(vdb, 2)))
         used.append(seed)
         print(f"{name}: written (vocals {vdb:.1f} dB re mixture)", flush=True)
         seed += 1
@@ -97,8 +109,7 @@ def main(argv=None):
     ap.add_argument("--first-seed", type=int, default=301)
     ap.add_argument("--seconds", type=float, default=30.0)
     a = ap.parse_args(argv)
-    if "shared/eval" in os.path.abspath(a.out).replace(os.sep, "/"):
-        raise SystemExit("refusing to write into shared/eval (report-only)")
+    refuse_shared_eval(a.out)
     used, skipped = render(a.out, a.songs, a.first_seed, a.seconds)
     print(f"{len(used)} songs in {a.out}: seeds {used}; skipped {skipped}")
 

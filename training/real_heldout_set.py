@@ -28,7 +28,6 @@ which is for reporting only.
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,10 +39,9 @@ TRAINING = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(TRAINING)
 sys.path.insert(0, TRAINING)
 
-from heldout_set import rms, write_wav  # noqa: E402
+from heldout_set import STEMS, refuse_shared_eval, rms, write_track_folder, write_wav  # noqa: E402
 
 SR = 44100
-STEMS = ("vocals", "drums", "bass", "other")
 TEACHER = "demucs-instrumental-v1"
 # package → (pk3 archive, folder of its music inside, licence per /usr/share/doc/<package>/copyright)
 PACKAGES = {
@@ -139,18 +137,8 @@ def render(out: str, per_package: int = 6, seconds: float = 20.0, threads: int =
                 rng = np.random.default_rng(used_seed)
                 level_db = float(rng.uniform(-6, 0))
                 stems["vocals"] = voc * np.float32(rms(acc) / max(rms(voc), 1e-9) * 10 ** (level_db / 20))
-                d = os.path.join(out, item["name"])
-                tmp_d = os.path.join(out, f".{item['name']}.tmp")   # dot-prefixed: `stemdeck eval` ignores it
-                shutil.rmtree(tmp_d, ignore_errors=True)
-                os.makedirs(tmp_d)
-                for k in STEMS:
-                    write_wav(os.path.join(tmp_d, f"{k}.wav"), stems[k])
-                write_wav(os.path.join(tmp_d, "mixture.wav"), sum(np.asarray(stems[k], np.float64) for k in STEMS))
-                meta = dict(item, teacher=TEACHER, vocals_seed=used_seed, vocals_db_re_accompaniment=round(level_db, 2))
-                with open(os.path.join(tmp_d, "meta.json"), "w") as f:
-                    json.dump(meta, f, indent=1)
-                shutil.rmtree(d, ignore_errors=True)
-                os.rename(tmp_d, d)
+                write_track_folder(out, item["name"], stems, dict(item, teacher=TEACHER, vocals_seed=used_seed,
+                                                                  vocals_db_re_accompaniment=round(level_db, 2)))
                 print(f"{item['name']}: written", flush=True)
     with open(os.path.join(out, "real-heldout.json"), "w") as f:
         json.dump({"items": items, "teacher": TEACHER, "packages": {p: v[2] for p, v in PACKAGES.items()},
@@ -166,8 +154,7 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
-    if "shared/eval" in os.path.abspath(a.out).replace(os.sep, "/"):
-        raise SystemExit("refusing to write into shared/eval (report-only)")
+    refuse_shared_eval(a.out)
     names = render(a.out, a.per_package, a.seconds, a.threads)
     print(f"{len(names)} items in {a.out}")
 
